@@ -1,6 +1,8 @@
 //! Headroom's built-in catalog: the JSON under data/, embedded at build time, parsed into core types
 //! and looked up by id, Hugging Face repo name or alias.
 
+#![deny(clippy::disallowed_methods)]
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
