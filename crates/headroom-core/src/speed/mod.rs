@@ -103,23 +103,9 @@ fn half_width(sd: f64, n: usize, p: usize) -> f64 {
     (t * sd).clamp(0.0, 0.9)
 }
 
-/// What a prediction on `d` rests on, when it is thinner than a fit of its own backend and runtime:
-/// a runtime answered with another runtime's parameters, or a backend with no measurements of
-/// its own (the GPU-wide groups answer, and the band is theirs).
-fn fit_coverage_warning(
-    d: &DeviceSpec,
-    group: Option<&GroupParams>,
-    runtime: &str,
-    fitted_runtime: &str,
-) -> Option<String> {
-    let fitted_base = fitted_runtime.split('@').next().unwrap_or(fitted_runtime);
-    if !fitted_runtime.is_empty() && fitted_base != runtime {
-        return Some(format!(
-            "{runtime} has no speed fit of its own: {fitted_runtime}'s efficiencies for {} are used \
-             (its kernels and bytes per weight differ; expect a wider error than the band)",
-            d.backend.name()
-        ));
-    }
+/// What a prediction on `d` rests on, when no measurement of its own backend was fitted: the
+/// GPU-wide groups answer, and the band is theirs.
+fn fit_coverage_warning(d: &DeviceSpec, group: Option<&GroupParams>) -> Option<String> {
     match group {
         Some(g) if g.key.backend.is_none() => Some(format!(
             "no {} measurements in the speed fit: the GPU-wide fit answers ({} devices, {} decode rows), \
@@ -164,7 +150,7 @@ impl SpeedModel {
                 }
             }
             if i == 0 && d.backend != Backend::Cpu {
-                if let Some(w) = fit_coverage_warning(d, dp.group, s.runtime.name(), &p.runtime) {
+                if let Some(w) = fit_coverage_warning(d, dp.group) {
                     warnings.push(w);
                 }
             }
