@@ -1,21 +1,31 @@
-//! Fits the speed model to the public measurements, writes data/speed/llama-cpp.json and
+//! Fits the speed model to the public measurements, writes data/speed/llama-cpp.json (current
+//! builds), llama-cpp-2024.json (the May 2024 tables) and
 //! docs/speed-accuracy.md (leave-one-device-out errors). Run: `cargo run -p headroom-tests --example speed_report`.
 
 use headroom_core::speed::fit::Phase;
-use headroom_tests::speed_report::{build, mdape, render};
+use headroom_tests::speed_report::{build, current_mdape, mdape, render};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cat = headroom_data::catalog()?;
     let r = build(cat);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::write(
-        root.join("data/speed/llama-cpp.json"),
+        root.join("data/speed/llama-cpp-2024.json"),
         serde_json::to_string_pretty(&r.params)? + "\n",
+    )?;
+    std::fs::write(
+        root.join("data/speed/llama-cpp.json"),
+        serde_json::to_string_pretty(&r.current.params)? + "\n",
     )?;
     std::fs::write(root.join("docs/speed-accuracy.md"), render(&r))?;
     let all = |_: &_| true;
     let (d, _) = mdape(&r.measured, &r.left_out, Phase::Decode, &all);
     let (p, _) = mdape(&r.measured, &r.left_out, Phase::Prefill, &all);
-    println!("leave-one-device-out median |error|: decode {d:.1}%, prefill {p:.1}%");
+    println!("2024 tables, leave-one-device-out median |error|: decode {d:.1}%, prefill {p:.1}%");
+    let cuda = |m: &headroom_tests::current_fixture::CurrentMeasured| m.row.is_cuda();
+    let c = &r.current;
+    let (d, _) = current_mdape(c, &c.left_out, Phase::Decode, &cuda);
+    let (p, _) = current_mdape(c, &c.left_out, Phase::Prefill, &cuda);
+    println!("current CUDA builds, leave-one-device-out: decode {d:.1}%, prefill {p:.1}%");
     Ok(())
 }

@@ -70,7 +70,7 @@ pub fn speed_report(
     Ok(headroom_data::speed_report_with(s, q, o, p)?)
 }
 
-/// A record's speed reading predicted with the given parameters (as `speed_cmd::predict_record_speed`).
+/// A record's speed reading predicted with the given parameters (as `speed_cmd::predict_record_speed_in_era`).
 pub fn predict_record_speed_with(
     r: &MeasurementRecord,
     o: &crate::record_scenario::Overrides,

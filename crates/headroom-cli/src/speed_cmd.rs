@@ -159,17 +159,20 @@ pub fn human(s: &Scenario, r: &SpeedReport) -> String {
 
 /// A record's speed reading predicted: prompt tokens/s for `pp`, generation tokens/s for `tg`,
 /// at the record's depth, in the scenario it was measured in (for `headroom validate`).
-pub fn predict_record_speed(
+/// With llama.cpp, `era` picks the build era's fit (`current` or `2024`).
+pub fn predict_record_speed_in_era(
     r: &headroom_core::measure::MeasurementRecord,
     o: &crate::record_scenario::Overrides,
     q: headroom_core::measure::Quantity,
     n_prompt: u32,
     n_gen: u32,
     depth: u32,
+    era: &str,
 ) -> Result<f64, String> {
     use headroom_core::measure::Quantity;
     let s = crate::record_scenario::speed_scenario_of(r, o, q, n_prompt, n_gen, depth)?;
-    let p = headroom_data::speed_params_for(s.runtime.name()).map_err(|e| e.to_string())?;
+    let p =
+        headroom_data::speed_params_for_era(s.runtime.name(), era).map_err(|e| e.to_string())?;
     let m = headroom_core::speed::SpeedModel::new(&s, p);
     match q {
         Quantity::Prefill => {

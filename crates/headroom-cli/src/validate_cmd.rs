@@ -41,6 +41,10 @@ pub struct ValidateArgs {
     /// Apply this calibration profile's memory corrections to the predictions.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+    /// The llama.cpp build era whose speed fit predicts llama.cpp records: `current` or `2024`
+    /// (the May 2024 builds of the public llama-bench tables).
+    #[arg(long, default_value = "current", value_parser = clap::builder::PossibleValuesParser::new(headroom_data::LLAMA_CPP_ERAS))]
+    pub llama_cpp_era: String,
     #[arg(long)]
     pub json: bool,
 }
@@ -103,7 +107,15 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
     let speed = compare_speed(
         &records,
         |r, q, n_prompt, n_gen, depth| match &profile {
-            None => crate::speed_cmd::predict_record_speed(r, &o, q, n_prompt, n_gen, depth),
+            None => crate::speed_cmd::predict_record_speed_in_era(
+                r,
+                &o,
+                q,
+                n_prompt,
+                n_gen,
+                depth,
+                &a.llama_cpp_era,
+            ),
             Some(p) => {
                 let s = crate::record_scenario::scenario_of(r, &o)?;
                 let params =

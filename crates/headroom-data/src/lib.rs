@@ -21,7 +21,9 @@ pub use lookup::LookupError;
 pub use models::{ModelEntry, ModelRecord};
 pub use profile::{parse_profile, ProfileError, MAX_PROFILE_BYTES};
 pub use request::{build, RequestError, ScenarioRequest, SuppliedModel};
-pub use speed::{parse_speed, speed_params, speed_params_for};
+pub use speed::{
+    parse_speed, speed_params, speed_params_for, speed_params_for_era, LLAMA_CPP_ERAS,
+};
 
 use std::sync::OnceLock;
 

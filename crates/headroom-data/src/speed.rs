@@ -62,6 +62,28 @@ pub fn speed_params_for(runtime: &str) -> Result<&'static SpeedParams, DataError
         })
 }
 
+/// llama.cpp build eras with their own fit: `current` (the default) and `2024` (the May 2024
+/// builds the public llama-bench tables ran).
+pub const LLAMA_CPP_ERAS: &[&str] = &["current", "2024"];
+
+/// The fitted parameters for a runtime in a llama.cpp build era (`current` or `2024`). The era
+/// names llama.cpp builds: other runtimes get their own parameters whatever it is.
+pub fn speed_params_for_era(runtime: &str, era: &str) -> Result<&'static SpeedParams, DataError> {
+    let err = |problem: String| DataError {
+        file: "speed/".into(),
+        problem,
+    };
+    match era {
+        "current" => speed_params_for(runtime),
+        "2024" if runtime == "llama.cpp" => speed_params_for("llama.cpp@2024"),
+        "2024" => speed_params_for(runtime),
+        other => Err(err(format!(
+            "unknown llama.cpp era `{other}` (expected one of {})",
+            LLAMA_CPP_ERAS.join(", ")
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +93,23 @@ mod tests {
         let p = speed_params_for("llama.cpp").unwrap();
         assert!(!p.groups.is_empty());
         assert!(p.groups.iter().all(|g| g.n_decode + g.n_prefill > 0));
+    }
+
+    #[test]
+    fn both_eras_are_embedded_and_named() {
+        let current = speed_params_for_era("llama.cpp", "current").unwrap();
+        let old = speed_params_for_era("llama.cpp", "2024").unwrap();
+        assert_eq!(
+            (current.runtime.as_str(), old.runtime.as_str()),
+            ("llama.cpp", "llama.cpp@2024")
+        );
+        assert_ne!(current.groups, old.groups);
+        assert_eq!(
+            speed_params_for_era("mlx", "2024").unwrap(),
+            speed_params_for("mlx").unwrap()
+        );
+        let e = speed_params_for_era("llama.cpp", "2023").unwrap_err();
+        assert!(e.to_string().contains("2023"), "{e}");
     }
 
     #[test]

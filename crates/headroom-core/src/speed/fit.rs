@@ -242,13 +242,54 @@ fn keys(obs: &[Observation]) -> Vec<ParamKey> {
 
 /// Fits every group the observations cover. `runtime` and `sources` are recorded as given.
 pub fn fit(obs: &[Observation], runtime: &str, sources: &[String]) -> SpeedParams {
+    fit_from(obs, runtime, sources, None)
+}
+
+/// Fits a newer runtime build on top of an older build's fit: the groups the new measurements
+/// cover are refitted on them alone, the root pulled toward the older root (so a direction the new
+/// rows cannot see keeps the older value). For a backend the new rows measure, the older build's
+/// groups are dropped (their efficiencies are of the older kernels); the older groups of other
+/// backends and the GPU-wide quantization classes the new rows do not cover are kept.
+pub fn refit_era(
+    base: &SpeedParams,
+    obs: &[Observation],
+    runtime: &str,
+    sources: &[String],
+) -> SpeedParams {
+    let mut out = fit_from(obs, runtime, sources, base.group(&ParamKey::root()));
+    let refit: Vec<Backend> = obs.iter().map(|o| o.backend).collect();
+    for g in &base.groups {
+        let stale = g.key.backend.is_some_and(|b| refit.contains(&b));
+        if !stale && out.group(&g.key).is_none() {
+            out.groups.push(g.clone());
+        }
+    }
+    out.groups.sort_by(|a, b| {
+        a.key
+            .depth()
+            .cmp(&b.key.depth())
+            .then(a.key.label().cmp(&b.key.label()))
+    });
+    out
+}
+
+/// [`fit`], the root pulled toward `root_prior` when given (as any other group toward its parent).
+fn fit_from(
+    obs: &[Observation],
+    runtime: &str,
+    sources: &[String],
+    root_prior: Option<&GroupParams>,
+) -> SpeedParams {
     let mut out = SpeedParams {
         runtime: runtime.to_string(),
         sources: sources.to_vec(),
         groups: Vec::new(),
     };
     for key in keys(obs) {
-        let parent = key.parent().and_then(|pk| out.group(&pk).cloned());
+        let parent = match key.parent() {
+            Some(pk) => out.group(&pk).cloned(),
+            None => root_prior.cloned(),
+        };
         let members: Vec<&Observation> = obs.iter().filter(|o| o.matches(&key)).collect();
         let dec: Vec<&Observation> = members
             .iter()
@@ -360,13 +401,21 @@ pub fn in_sample(obs: &[Observation], p: &SpeedParams) -> Vec<Prediction> {
 
 /// Leave-one-device-out: each device's measurements predicted from a fit without that device.
 pub fn leave_one_device_out(obs: &[Observation]) -> Vec<Prediction> {
+    leave_one_device_out_with(obs, |train| fit(train, "", &[]))
+}
+
+/// Leave-one-device-out with any fitting procedure (e.g. [`refit_era`] on an older fit).
+pub fn leave_one_device_out_with(
+    obs: &[Observation],
+    fit_on: impl Fn(&[Observation]) -> SpeedParams,
+) -> Vec<Prediction> {
     let mut devices: Vec<&str> = obs.iter().map(|o| o.device.as_str()).collect();
     devices.sort_unstable();
     devices.dedup();
     let mut out = Vec::with_capacity(obs.len());
     for d in devices {
         let train: Vec<Observation> = obs.iter().filter(|o| o.device != d).cloned().collect();
-        let p = fit(&train, "", &[]);
+        let p = fit_on(&train);
         for (i, o) in obs.iter().enumerate().filter(|(_, o)| o.device == d) {
             out.push(Prediction {
                 index: i,

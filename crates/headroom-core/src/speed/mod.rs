@@ -103,6 +103,21 @@ fn half_width(sd: f64, n: usize, p: usize) -> f64 {
     (t * sd).clamp(0.0, 0.9)
 }
 
+/// What a prediction on `d` rests on, when no measurement of its own backend was fitted: the
+/// GPU-wide groups answer, and the band is theirs.
+fn fit_coverage_warning(d: &DeviceSpec, group: Option<&GroupParams>) -> Option<String> {
+    match group {
+        Some(g) if g.key.backend.is_none() => Some(format!(
+            "no {} measurements in the speed fit: the GPU-wide fit answers ({} devices, {} decode rows), \
+             the band is that fit's spread over every GPU",
+            d.backend.name(),
+            g.devices.len(),
+            g.n_decode
+        )),
+        _ => None,
+    }
+}
+
 /// Band used where no fitted group applies: the prediction is the physical bound, and the truth
 /// may be as slow as the least efficient fitted group.
 const UNCALIBRATED_BAND: f64 = 0.7;
@@ -132,6 +147,11 @@ impl SpeedModel {
                 }
                 if let Some(g) = pp.group {
                     band.1 = half_width(g.prefill_rel_sd, g.n_prefill, params::PREFILL_N);
+                }
+            }
+            if i == 0 && d.backend != Backend::Cpu {
+                if let Some(w) = fit_coverage_warning(d, dp.group) {
+                    warnings.push(w);
                 }
             }
             for (what, g) in [("decode", dp.group), ("prefill", pp.group)] {

@@ -150,6 +150,8 @@ fn active_fraction(m: &ModelSpec, role: TensorRole) -> f64 {
         (TensorRole::Experts, Some(moe)) => {
             f64::from(moe.n_expert_used) / f64::from(moe.n_expert.max(1))
         }
+        // tied: the table is also the output head, read whole for every token's logits
+        (TensorRole::TokenEmbd, _) if m.tied_embeddings => 1.0,
         // one row of the embedding table per token
         (TensorRole::TokenEmbd, _) => 0.0,
         _ => 1.0,
@@ -179,6 +181,9 @@ pub fn workload(s: &Scenario) -> Workload {
             let experts_on_host = |il: u32| ls.cpu_moe || il < ls.n_cpu_moe;
             for t in &s.weights {
                 let dev = match (t.role, t.layer) {
+                    // tied: llama.cpp duplicates the table onto the output layer's device
+                    // (TENSOR_DUPLICATED), which reads it as the output head
+                    (TensorRole::TokenEmbd, _) if m.tied_embeddings => place.output,
                     (TensorRole::TokenEmbd, _) => None,
                     (TensorRole::Output | TensorRole::OutputNorm, _) => place.output,
                     (TensorRole::Experts, Some(il)) if experts_on_host(il) => None,
