@@ -5,6 +5,7 @@
 //! a few hundred nanoseconds. [`predict`] does both and adds load time, energy and bands.
 
 pub mod calibrate;
+pub mod cpu;
 pub mod decode;
 pub mod energy;
 pub mod fit;
@@ -83,6 +84,8 @@ pub struct SpeedModel {
     pub work: Workload,
     devs: Vec<Dev>,
     host_bandwidth: f64,
+    /// The CPU's peak FLOP/s (threads x SIMD rate x clock), when given.
+    host_peak: Option<f64>,
     host_decode: DecodeParams,
     host_link: f64,
     peer_link: f64,
@@ -163,6 +166,11 @@ impl SpeedModel {
             .find(|d| d.kind == DeviceKind::Cpu)
             .map_or("ddr5", |d| d.family.as_str());
         let host_decode = p.decode(Backend::Cpu, cpu_family, quant);
+        let host_peak = s
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::Cpu)
+            .and_then(prefill::peak_rate);
         if !work.host.is_empty() {
             calibration.push(match host_decode.group {
                 Some(g) => format!("CPU decode: {}", g.key.label()),
@@ -182,11 +190,18 @@ impl SpeedModel {
             }
         }
         if accel.is_empty() {
-            warnings.push("no accelerator: prompt speed needs a published compute rate".into());
+            warnings.push(match host_peak {
+                Some(r) => format!(
+                    "CPU prompt speed is its roofline: FLOPs over {:.2} TFLOP/s (threads x SIMD FLOPs per cycle x clock), not fitted to CPU runs",
+                    r / 1e12
+                ),
+                None => "no compute rate for this CPU: prompt speed needs its threads, instruction set and clock (--cpu GBS,THREADS,ISA,GHZ)".into(),
+            });
         }
         SpeedModel {
             devs,
             host_bandwidth,
+            host_peak,
             host_decode: host_decode.params,
             host_link: offload::host_link(&s.devices),
             peer_link: multi_gpu::peer_link(
@@ -209,27 +224,24 @@ impl SpeedModel {
         let mut bound = 0.0;
         for (load, dev) in w.devices.iter().zip(&self.devs) {
             let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-            let f = decode::features(load, dev.bandwidth, kv, batch, w.flash_attn);
+            let f =
+                decode::step_features(load, dev.bandwidth, kv, batch, w.expert_frac, w.flash_attn);
             let b = decode::bound(f);
             let mut t = decode::time(&dev.decode, f).max(b);
             let mut part = DecodeTerms::default();
             part.add_device(&dev.decode, f);
-            // the batch's compute can outlast the reads
+            // the batch's compute can outlast the reads; past the first sequence it also adds to
+            // them (see `decode::batch_compute`)
             if let Some(rate) = dev.rate {
-                let flops = batch
-                    * (load.lin_flops
-                        + load.attn_full_per_pos * (d0 + n / 2.0)
-                        + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.window));
-                let c = dev.prefill.inv_lin.max(0.0) * flops / rate;
-                if let Some(peak) = dev.peak {
-                    let c = c.max(flops / peak);
-                    if c > t {
-                        part.compute_s += c - t;
-                        t = c;
-                    }
-                } else if c > t {
-                    part.compute_s += c - t;
-                    t = c;
+                let per_seq = load.lin_flops
+                    + load.attn_full_per_pos * (d0 + n / 2.0)
+                    + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+                let one = dev.prefill.inv_lin.max(0.0) * per_seq / rate;
+                let one = dev.peak.map_or(one, |p| one.max(per_seq / p));
+                let extra = decode::batch_compute(t, one, batch) - t;
+                if extra > 0.0 {
+                    part.compute_s += extra;
+                    t += extra;
                 }
             }
             // attribute any clamp to the bound to the weights
@@ -264,8 +276,21 @@ impl SpeedModel {
         };
         if !w.host.is_empty() {
             let kv = decode::mean_kv_bytes(&w.host, d0, n, w.window);
-            let f = decode::features(&w.host, self.host_bandwidth, kv, batch, w.flash_attn);
-            let t = decode::time(&self.host_decode, f).max(decode::bound(f));
+            let f = decode::step_features(
+                &w.host,
+                self.host_bandwidth,
+                kv,
+                batch,
+                w.expert_frac,
+                w.flash_attn,
+            );
+            let reads = decode::time(&self.host_decode, f).max(decode::bound(f));
+            // the CPU's share of the batch's FLOPs at its peak
+            let flops = w.host.lin_flops
+                + w.host.attn_full_per_pos * (d0 + n / 2.0)
+                + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+            let one = cpu::CpuRoofline::new(0.0, 0.0, flops, self.host_peak).compute_s;
+            let t = decode::batch_compute(reads, one, batch);
             terms.cpu_s += t;
             total += t;
             bound += decode::bound(f);
@@ -364,10 +389,24 @@ impl SpeedModel {
                         1.0,
                         w.flash_attn,
                     );
-                    let t = n * decode::time(&self.host_decode, f).max(decode::bound(f));
-                    if self.devs.is_empty() {
-                        return None;
-                    }
+                    let per_token = decode::time(&self.host_decode, f).max(decode::bound(f));
+                    let t = match (self.devs.is_empty(), self.host_peak) {
+                        // a CPU-only prompt: its roofline, the weights read once per micro-batch
+                        (true, Some(peak)) => {
+                            let chunks = (n / f64::from(w.n_ubatch.max(1))).ceil().max(1.0);
+                            let flops = w.host.lin_flops * n
+                                + prefill::attention_flops(&w.host, d0, n, w.window);
+                            cpu::CpuRoofline::new(
+                                chunks * w.host.resident_bytes,
+                                self.host_bandwidth,
+                                flops,
+                                Some(peak),
+                            )
+                            .time()
+                        }
+                        (true, None) => return None,
+                        (false, _) => n * per_token,
+                    };
                     terms.cpu_s += t;
                     total += t;
                 }
