@@ -161,6 +161,10 @@ pub struct FitArgs {
     /// Plan against the memory free now on this machine's GPU (read through NVML, as `detect`).
     #[arg(long)]
     pub free: bool,
+    /// Tokens already in the cache for the speed line (default: the rest of the context set,
+    /// after the 512-token prompt and 128 generated).
+    #[arg(long)]
+    pub depth: Option<u32>,
     /// Print the JSON contract instead of tables.
     #[arg(long)]
     pub json: bool,

@@ -21,8 +21,15 @@ pub fn run(a: &FitArgs) -> Result<String> {
         ans = p.apply_to_answer(&s, &ans);
     }
     ans.report.warnings.extend(free_note);
+    let q = match a.depth {
+        None => headroom_data::fit_query(&s),
+        Some(d) => {
+            let def = headroom_core::speed::SpeedQuery::default();
+            headroom_core::speed::query_at_setting(&s, def.prompt_tokens, def.gen_tokens, Some(d))
+        }
+    };
     if a.json {
-        if !a.free {
+        if !a.free && a.depth.is_none() {
             // The same assembly the web calculator uses, the profile's corrections included.
             let v = headroom_data::fit_json_with(&s, profile.as_ref())?;
             return Ok(serde_json::to_string_pretty(&v)? + "\n");
@@ -32,7 +39,7 @@ pub fn run(a: &FitArgs) -> Result<String> {
             headroom_data::Placement::None => serde_json::Value::Null,
             _ => serde_json::to_value(crate::calibration::speed_report(
                 &s,
-                &headroom_data::fit_query(&s),
+                &q,
                 &headroom_core::speed::SpeedOptions::default(),
                 profile.as_ref(),
             )?)?,
@@ -43,7 +50,6 @@ pub fn run(a: &FitArgs) -> Result<String> {
         return Ok(serde_json::to_string_pretty(&v)? + "\n");
     }
     let mut text = human(&ans);
-    let q = headroom_data::fit_query(&s);
     if let headroom_data::Placement::None = headroom_data::speed_placement(&s) {
         let _ = writeln!(
             text,

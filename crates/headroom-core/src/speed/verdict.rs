@@ -210,8 +210,8 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
     if ctx < prof.context {
         let probe = light(s);
         let t = scenario_for(probe.as_ref().unwrap_or(s), u);
-        let fits_there =
-            fit(&t).fits || offload_plan(&t).is_some_and(|o| o.host_fits != Some(false));
+        let on_device = fit(&t).fits;
+        let offloaded = !on_device && offload_plan(&t).is_some_and(|o| o.host_fits != Some(false));
         return Verdict {
             use_case: u,
             verdict: VerdictKind::DoesNotFit,
@@ -222,8 +222,13 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
                 "the context is {ctx} tokens per sequence, below the {} this use needs",
                 prof.context
             )],
-            suggestions: vec![if fits_there {
+            suggestions: vec![if on_device {
                 format!("--ctx {} fits", prof.context)
+            } else if offloaded {
+                format!(
+                    "--ctx {} fits with layers in system RAM (see `headroom fit`)",
+                    prof.context
+                )
             } else {
                 format!(
                     "--ctx {} does not fit either: a smaller quantization or a larger device",
