@@ -143,6 +143,7 @@ const TEMPLATE = `
         <div><dt>Time to first token</dt><dd data-field="speed.ttft_s"></dd></div>
         <div><dt>Load from disk</dt><dd data-field="speed.load_s"></dd></div>
         <div><dt>Energy per token</dt><dd data-field="speed.joules_per_token"></dd></div>
+        <div><dt>Tokens per joule</dt><dd data-field="speed.tokens_per_joule"></dd></div>
       </dl>
       <p class="band">In brackets: the range that held about 90% of the measurements the model was fitted to.</p>
       <ul class="verdicts" data-verdicts></ul>
@@ -596,6 +597,13 @@ export class HeadroomCalculator extends HTMLElement {
 
   /** Speed at llama-bench's default query, and a verdict per use case, as `fit --json` gives them. */
   renderSpeed(sp) {
+    if (!sp) {
+      // nothing fits, not even an offload: no speed to show
+      for (const f of ['speed.query', 'speed.prefill_tok_s', 'speed.decode_tok_s', 'speed.ttft_s', 'speed.load_s', 'speed.joules_per_token', 'speed.tokens_per_joule', 'speed.calibration']) this.set(f, null, f === 'speed.query' ? 'none: these settings do not fit' : '–');
+      this.$('[data-verdicts]')?.replaceChildren();
+      this.$('[data-speed-warnings]').replaceChildren(el('li', {}, 'These settings do not fit, and no offload fits either: no speed.'));
+      return;
+    }
     const q = sp.query;
     this.set('speed.query', `${q.prompt_tokens}/${q.gen_tokens}`, `a ${tokens(q.prompt_tokens)}-token prompt, then ${tokens(q.gen_tokens)} tokens generated`);
     this.setBand('speed.prefill_tok_s', sp.prefill_tok_s, sp.prefill_tok_s_low, sp.prefill_tok_s_high, 0, '');
@@ -603,6 +611,7 @@ export class HeadroomCalculator extends HTMLElement {
     this.setBand('speed.ttft_s', sp.ttft_s, sp.ttft_s_low, sp.ttft_s_high, 2, ' s');
     this.set('speed.load_s', sp.load_s, fixed(sp.load_s, 1, ' s'));
     this.set('speed.joules_per_token', sp.joules_per_token, fixed(sp.joules_per_token, 2, ' J'));
+    this.set('speed.tokens_per_joule', sp.tokens_per_joule, fixed(sp.tokens_per_joule, 2, ' tok/J'));
     this.$('[data-verdicts]').replaceChildren(...sp.verdicts.map((v) => {
       const u = v.use_case;
       const li = el('li', { class: `v ${v.verdict}` });

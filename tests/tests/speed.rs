@@ -206,9 +206,13 @@ fn tensor_parallel_halves_the_reads_and_pays_all_reduce() {
 }
 
 #[test]
-fn a_batch_shares_the_weight_reads_until_compute_binds() {
+fn a_dense_batch_reads_once_and_adds_each_extra_sequences_compute() {
     // Llama 3 8B in 16 bits on an RTX 3090 at the physical bound: one step reads 15,009,849,344
-    // bytes (16.036 ms at 936 GB/s) whatever the batch, so 8 sequences get 8 x 62.36 tokens/s.
+    // bytes (16.0362 ms at 936 GB/s) whatever the batch. One sequence's compute: 2 x
+    // 7,504,924,672 matmul FLOPs plus attention over half a position (32 layers x 2 x 32 heads
+    // x 256 x 0.5 = 262,144) = 15,010,111,488 FLOPs at 142 TFLOP/s (FP16 tensor peak) =
+    // 0.105705 ms. Each sequence past the first adds its compute to the reads
+    // (`decode::batch_compute`): 8 sequences take 16.0362 + 7 x 0.105705 = 16.7761 ms a step.
     let s = scenario(
         "llama-3-8b",
         Quant::Float16,
@@ -219,18 +223,23 @@ fn a_batch_shares_the_weight_reads_until_compute_binds() {
         batch,
         ..one_token()
     };
+    let reads = 15_009_849_344.0 / 936e9;
+    let one = 15_010_111_488.0 / 142e12;
+    let r1 = predict(&s, &q(1), &bound_only());
+    assert!(close(r1.decode_tok_s, 1.0 / reads, 1e-6));
     let r8 = predict(&s, &q(8), &bound_only());
-    assert!(close(r8.decode_tok_s, 936e9 / 15_009_849_344.0, 1e-6));
-    assert!(close(
-        r8.aggregate_tok_s,
-        8.0 * 936e9 / 15_009_849_344.0,
-        1e-6
-    ));
-    // 512 sequences: 2 x 7,504,924,672 matmul FLOPs per token plus attention over half a
-    // position (32 layers x 2 x 32 heads x 256 x 0.5 = 262,144) at 142 TFLOP/s (FP16 tensor
-    // peak) = 54.12 ms per step, longer than the 16.04 ms of reads: compute binds.
+    let step8 = reads + 7.0 * one;
+    assert!(
+        close(r8.decode_tok_s, 1.0 / step8, 1e-6),
+        "{} vs {}",
+        r8.decode_tok_s,
+        1.0 / step8
+    );
+    assert!(close(r8.aggregate_tok_s, 8.0 / step8, 1e-6));
+    // 512 sequences: 16.0362 + 511 x 0.105705 = 70.05 ms, past the 512 x 0.105705 = 54.12 ms
+    // the compute alone takes
     let r512 = predict(&s, &q(512), &bound_only());
-    let step = 512.0 * (15_009_849_344.0 + 262_144.0) / 142e12;
+    let step = reads + 511.0 * one;
     assert!(
         close(r512.decode_tok_s, 1.0 / step, 1e-6),
         "{}",

@@ -77,6 +77,14 @@ pub struct ScenarioArgs {
     /// A device given by its numbers: `MEMORY_GIB,BANDWIDTH_GBS[,FP16_TFLOPS]`.
     #[arg(long, value_name = "GIB,GBS[,TFLOPS]")]
     pub custom: Option<String>,
+    /// A CPU by its numbers: memory bandwidth GB/s and threads, with the instruction set
+    /// (avx2, avx512, amx, neon) and all-core clock for its compute rate. Alone it is the
+    /// device; next to `--hardware` GPUs it is their host (the system RAM layers offload to).
+    #[arg(long, value_name = "GBS,THREADS[,ISA,GHZ]")]
+    pub cpu: Option<String>,
+    /// The system RAM next to the GPUs as a CPU profile id (`ddr4-3200-2ch`, see `headroom hardware`).
+    #[arg(long, value_name = "PROFILE")]
+    pub host: Option<String>,
     /// Device memory in GiB (a Mac's RAM, a CPU profile's RAM, a custom size).
     #[arg(long)]
     pub memory: Option<f64>,
@@ -153,6 +161,10 @@ pub struct FitArgs {
     /// Plan against the memory free now on this machine's GPU (read through NVML, as `detect`).
     #[arg(long)]
     pub free: bool,
+    /// Tokens already in the cache for the speed line (default: the rest of the context set,
+    /// after the 512-token prompt and 128 generated).
+    #[arg(long)]
+    pub depth: Option<u32>,
     /// Print the JSON contract instead of tables.
     #[arg(long)]
     pub json: bool,

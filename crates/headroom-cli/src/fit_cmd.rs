@@ -21,64 +21,89 @@ pub fn run(a: &FitArgs) -> Result<String> {
         ans = p.apply_to_answer(&s, &ans);
     }
     ans.report.warnings.extend(free_note);
+    let q = match a.depth {
+        None => headroom_data::fit_query(&s),
+        Some(d) => {
+            let def = headroom_core::speed::SpeedQuery::default();
+            headroom_core::speed::query_at_setting(&s, def.prompt_tokens, def.gen_tokens, Some(d))
+        }
+    };
     if a.json {
-        if !a.free {
+        if !a.free && a.depth.is_none() {
             // The same assembly the web calculator uses, the profile's corrections included.
             let v = headroom_data::fit_json_with(&s, profile.as_ref())?;
             return Ok(serde_json::to_string_pretty(&v)? + "\n");
         }
         let mut v = serde_json::to_value(&ans)?;
-        let speed = crate::calibration::speed_report(
-            &s,
-            &headroom_core::speed::SpeedQuery::default(),
-            &headroom_core::speed::SpeedOptions::default(),
-            profile.as_ref(),
-        )?;
+        let speed = match headroom_data::speed_placement(&s) {
+            headroom_data::Placement::None => serde_json::Value::Null,
+            _ => serde_json::to_value(crate::calibration::speed_report(
+                &s,
+                &q,
+                &headroom_core::speed::SpeedOptions::default(),
+                profile.as_ref(),
+            )?)?,
+        };
         if let Some(o) = v.as_object_mut() {
-            o.insert("speed".into(), serde_json::to_value(speed)?);
+            o.insert("speed".into(), speed);
         }
         return Ok(serde_json::to_string_pretty(&v)? + "\n");
     }
     let mut text = human(&ans);
-    // When it does not fit, the speed that matters is the offload's, with layers in system RAM.
-    let (speed_of, label) = match (&ans.offload, &s.runtime) {
-        (Some(o), headroom_core::Runtime::LlamaCpp(ls)) if !ans.report.fits => {
-            let mut ls = ls.clone();
-            ls.n_gpu_layers = Some(o.gpu_layers);
-            ls.n_cpu_moe = o.n_cpu_moe.unwrap_or(0);
-            let t = headroom_core::Scenario {
-                runtime: headroom_core::Runtime::LlamaCpp(ls),
-                ..s.clone()
-            };
-            (
-                t,
-                format!("speed with the offload above (-ngl {})", o.gpu_layers),
-            )
-        }
-        _ => (s.clone(), "speed".to_string()),
-    };
+    if let headroom_data::Placement::None = headroom_data::speed_placement(&s) {
+        let _ = writeln!(
+            text,
+            "speed: none (these settings do not fit, and no offload fits either)"
+        );
+        return Ok(text);
+    }
+    // When it does not fit, the report is the offload's, with layers in system RAM.
     let speed = crate::calibration::speed_report(
-        &speed_of,
-        &headroom_core::speed::SpeedQuery::default(),
+        &s,
+        &q,
         &headroom_core::speed::SpeedOptions::default(),
         profile.as_ref(),
     )?;
+    let label = match speed.offload_gpu_layers {
+        Some(n) => format!("speed with the offload above (-ngl {n})"),
+        None => "speed".to_string(),
+    };
     let num =
         |v: Option<f64>, prec: usize| v.map_or_else(|| "-".to_string(), |x| format!("{x:.prec$}"));
+    let streams = if q.batch > 1 {
+        format!(
+            ", {} sequences: {} tok/s each, {} tok/s together",
+            q.batch,
+            num(Some(speed.decode_tok_s), 1),
+            num(Some(speed.aggregate_tok_s), 1)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         text,
-        "{label} (512-token prompt, 128 generated): prompt {} tok/s, generation {} tok/s ({}-{}), first token {} s",
+        "{label} ({}-token prompt after {} cached, {} generated{streams}): prompt {} tok/s, generation {} tok/s ({}-{}), first token {} s",
+        q.prompt_tokens,
+        q.depth,
+        q.gen_tokens,
         num(speed.prefill_tok_s, 0),
         num(Some(speed.decode_tok_s), 1),
         num(Some(speed.decode_tok_s_low), 1),
         num(Some(speed.decode_tok_s_high), 1),
         num(speed.ttft_s, 2),
     );
+    let _ = writeln!(
+        text,
+        "energy: {} J/token, {} tokens/J",
+        num(speed.joules_per_token, 2),
+        num(speed.tokens_per_joule, 2)
+    );
     for v in &speed.verdicts {
-        let why = v
-            .reasons
-            .first()
-            .map_or(String::new(), |r| format!(": {r}"));
+        let why = if v.reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", v.reasons.join("; "))
+        };
         let _ = writeln!(
             text,
             "  {:<8} {}{why}",

@@ -4,7 +4,7 @@ use crate::args::{OnOff, ScenarioArgs};
 use crate::model_file;
 use anyhow::{bail, Context, Result};
 use headroom_core::Scenario;
-use headroom_data::request::CustomDevice;
+use headroom_data::request::{CpuNumbers, CustomDevice};
 use headroom_data::{ScenarioRequest, SuppliedModel};
 use std::path::Path;
 
@@ -44,8 +44,9 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
                 .collect()
         })
         .unwrap_or_default();
-    if hardware.is_empty() && custom.is_none() {
-        bail!("give --hardware ID (see `headroom hardware`) or --custom MEMORY_GIB,BANDWIDTH_GBS");
+    let cpu = a.cpu.as_deref().map(cpu_numbers).transpose()?;
+    if hardware.is_empty() && custom.is_none() && cpu.is_none() {
+        bail!("give --hardware ID (see `headroom hardware`), --custom MEMORY_GIB,BANDWIDTH_GBS or --cpu GBS,THREADS");
     }
     Ok(ScenarioRequest {
         model: a.model.clone(),
@@ -53,6 +54,8 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         hardware,
         gpus: a.gpus,
         custom_device: custom,
+        cpu,
+        host: a.host.clone(),
         memory_gib: a.memory,
         ram_gib: a.ram,
         wired_limit_mb: a.wired_limit_mb,
@@ -75,6 +78,36 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         attention: a.attention.clone(),
         kv_bits: a.kv_bits,
         beyond_trained: a.beyond_trained.then_some(true),
+    })
+}
+
+/// `--cpu GBS,THREADS[,ISA,GHZ]`.
+fn cpu_numbers(s: &str) -> Result<CpuNumbers> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if !(parts.len() == 2 || parts.len() == 4) {
+        bail!(
+            "--cpu takes GBS,THREADS or GBS,THREADS,ISA,GHZ (e.g. 83.2,16,avx512,4.5), got `{s}`"
+        );
+    }
+    let bandwidth_gbs = parts[0]
+        .parse::<f64>()
+        .with_context(|| format!("--cpu: bandwidth `{}` is not a number of GB/s", parts[0]))?;
+    let threads = parts[1]
+        .parse::<u32>()
+        .with_context(|| format!("--cpu: threads `{}` is not a whole number", parts[1]))?;
+    let (isa, ghz) = if parts.len() == 4 {
+        let ghz = parts[3]
+            .parse::<f64>()
+            .with_context(|| format!("--cpu: clock `{}` is not a number of GHz", parts[3]))?;
+        (Some(parts[2].to_string()), Some(ghz))
+    } else {
+        (None, None)
+    };
+    Ok(CpuNumbers {
+        bandwidth_gbs,
+        threads,
+        isa,
+        ghz,
     })
 }
 

@@ -104,6 +104,10 @@ pub fn human(s: &Scenario, r: &SpeedReport) -> String {
             "energy (J/token)".to_string(),
             r.joules_per_token.map_or("-".into(), |j| format!("{j:.2}")),
         ],
+        vec![
+            "energy (tokens/J)".to_string(),
+            r.tokens_per_joule.map_or("-".into(), |t| format!("{t:.2}")),
+        ],
     ];
     if q.batch > 1 {
         let _ = writeln!(out, "all sequences: {:.1} tokens/s", r.aggregate_tok_s);

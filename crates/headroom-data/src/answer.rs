@@ -4,35 +4,104 @@
 use crate::profile::{applied_note, check_matches, ProfileError};
 use crate::{speed_params_for, DataError};
 use headroom_core::measure::CalibrationProfile;
-use headroom_core::plan::{answer, fit};
-use headroom_core::speed::{assess, predict_with, SpeedOptions, SpeedQuery, SpeedReport};
-use headroom_core::Scenario;
+use headroom_core::plan::{answer, fit, offload_plan};
+use headroom_core::speed::{
+    predict_with, query_at_setting, verdicts_at_setting, SpeedOptions, SpeedParams, SpeedQuery,
+    SpeedReport,
+};
+use headroom_core::{Runtime, Scenario};
 
 /// The speed report `headroom speed` prints and `fit --json` embeds: the query's numbers plus a
-/// verdict for every use case, with a warning when the settings do not fit and when the runtime
-/// was never measured.
+/// verdict for every use case at the user's setting, with a warning when the runtime was never
+/// measured. When the settings do not fit, the numbers are those of the llama.cpp offload that
+/// would fit (`offload_gpu_layers`), never the full-speed ones; with no placement that fits they
+/// are for the placement as given, and say so (`fit --json` then gives no speed).
 pub fn speed_report(
     s: &Scenario,
     q: &SpeedQuery,
     o: &SpeedOptions,
 ) -> Result<SpeedReport, DataError> {
-    let runtime = s.runtime.name();
-    let p = speed_params_for(runtime)?;
-    let mut r = predict_with(s, q, p, o);
-    r.verdicts = assess(s, p).verdicts;
-    if !fit(s).fits {
-        r.warnings.push(
-            "these settings do not fit (see `headroom fit`); the numbers are for the placement as given"
-                .into(),
-        );
+    let p = speed_params_for(s.runtime.name())?;
+    Ok(report_with(s, q, o, p))
+}
+
+/// The scenario the speed is for: the settings, or the offload that makes them fit.
+pub fn speed_placement(s: &Scenario) -> Placement {
+    if fit(s).fits {
+        return Placement::AsGiven;
     }
+    match (offload_plan(s), &s.runtime) {
+        (Some(o), Runtime::LlamaCpp(ls)) if o.host_fits != Some(false) => {
+            let mut ls = ls.clone();
+            ls.n_gpu_layers = Some(o.gpu_layers);
+            ls.n_cpu_moe = o.n_cpu_moe.unwrap_or(0);
+            Placement::Offload {
+                scenario: Box::new(Scenario {
+                    runtime: Runtime::LlamaCpp(ls),
+                    ..s.clone()
+                }),
+                gpu_layers: o.gpu_layers,
+                n_cpu_moe: o.n_cpu_moe,
+            }
+        }
+        _ => Placement::None,
+    }
+}
+
+/// Where the speed numbers come from.
+#[derive(Clone, Debug)]
+pub enum Placement {
+    /// The settings fit as given.
+    AsGiven,
+    /// They do not; the llama.cpp offload that fits.
+    Offload {
+        scenario: Box<Scenario>,
+        gpu_layers: u32,
+        n_cpu_moe: Option<u32>,
+    },
+    /// Nothing fits.
+    None,
+}
+
+fn report_with(s: &Scenario, q: &SpeedQuery, o: &SpeedOptions, p: &SpeedParams) -> SpeedReport {
+    let runtime = s.runtime.name();
+    let placement = speed_placement(s);
+    let mut r = match &placement {
+        Placement::Offload {
+            scenario,
+            gpu_layers,
+            n_cpu_moe,
+        } => {
+            let mut r = predict_with(scenario, q, p, o);
+            r.offload_gpu_layers = Some(*gpu_layers);
+            r.warnings.insert(
+                0,
+                format!(
+                    "these settings do not fit; the speed is that of the offload that fits (-ngl {gpu_layers}{})",
+                    n_cpu_moe.map_or(String::new(), |n| format!(" --n-cpu-moe {n}"))
+                ),
+            );
+            r
+        }
+        Placement::AsGiven => predict_with(s, q, p, o),
+        Placement::None => {
+            let mut r = predict_with(s, q, p, o);
+            r.warnings.insert(
+                0,
+                "these settings do not fit and no offload fits either (see `headroom fit`); the numbers are for the placement as given and would not run"
+                    .into(),
+            );
+            r
+        }
+    };
+    r.verdicts = verdicts_at_setting(s, p);
     if p.runtime != runtime {
         r.warnings.push(format!(
             "no {runtime} measurements yet: {}'s fitted efficiencies are used",
             p.runtime
         ));
     }
-    Ok(r)
+    r
 }
 
 /// `speed_report` with a calibration profile's speed groups in place of the shipped ones, the
@@ -49,8 +118,7 @@ pub fn speed_report_with(
         return Ok(shipped);
     };
     let params = profile.speed_params(speed_params_for(s.runtime.name())?);
-    let mut r = predict_with(s, q, &params, o);
-    r.verdicts = assess(s, &params).verdicts;
+    let mut r = report_with(s, q, o, &params);
     for w in shipped.warnings {
         if !r.warnings.contains(&w) {
             r.warnings.push(w);
@@ -60,7 +128,14 @@ pub fn speed_report_with(
     Ok(r)
 }
 
-/// `headroom fit --json`: the fit answer's fields plus `speed` (at llama-bench's default query),
+/// The query `fit` answers: llama-bench's pp512 and tg128 for each of the runtime's sequences,
+/// with the rest of the context set already in the cache.
+pub fn fit_query(s: &Scenario) -> SpeedQuery {
+    let d = SpeedQuery::default();
+    query_at_setting(s, d.prompt_tokens, d.gen_tokens, None)
+}
+
+/// `headroom fit --json`: the fit answer's fields plus `speed` (at [`fit_query`]),
 /// as one JSON object with its keys sorted.
 pub fn fit_json(s: &Scenario) -> Result<serde_json::Value, DataError> {
     assemble(s, None)
@@ -89,9 +164,19 @@ fn assemble(s: &Scenario, p: Option<&CalibrationProfile>) -> Result<serde_json::
         ans = p.apply_to_answer(s, &ans);
     }
     let mut v = serde_json::to_value(ans).map_err(err)?;
-    let speed = speed_report_with(s, &SpeedQuery::default(), &SpeedOptions::default(), p)?;
+    // a setup that does not fit anywhere shows no speed
+    let speed = match speed_placement(s) {
+        Placement::None => serde_json::Value::Null,
+        _ => serde_json::to_value(speed_report_with(
+            s,
+            &fit_query(s),
+            &SpeedOptions::default(),
+            p,
+        )?)
+        .map_err(err)?,
+    };
     if let Some(o) = v.as_object_mut() {
-        o.insert("speed".into(), serde_json::to_value(speed).map_err(err)?);
+        o.insert("speed".into(), speed);
     }
     Ok(v)
 }

@@ -15,7 +15,9 @@ pub mod profile;
 pub mod request;
 mod speed;
 
-pub use answer::{fit_json, fit_json_with, speed_report, speed_report_with};
+pub use answer::{
+    fit_json, fit_json_with, fit_query, speed_placement, speed_report, speed_report_with, Placement,
+};
 pub use hardware::{HardwareEntry, HardwareRecord};
 pub use lookup::LookupError;
 pub use models::{ModelEntry, ModelRecord};

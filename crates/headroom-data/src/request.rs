@@ -8,6 +8,7 @@ use headroom_core::memory::mlx::MlxSettings;
 use headroom_core::memory::transformers::{Attention, TransformersSettings};
 use headroom_core::memory::vllm::VllmSettings;
 use headroom_core::quant::{self, GgmlType, Quant, StoredTensor};
+use headroom_core::speed::cpu::{self, Isa};
 use headroom_core::units::{Bytes, BytesPerSec, FlopsPerSec};
 use headroom_core::{ModelSpec, Runtime, Scenario};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,11 @@ pub struct ScenarioRequest {
     pub gpus: Option<u32>,
     /// A device given by its numbers instead of a catalog id.
     pub custom_device: Option<CustomDevice>,
+    /// A CPU given by its measured numbers: the device when no GPU is named, else the host that
+    /// holds what the GPUs do not.
+    pub cpu: Option<CpuNumbers>,
+    /// The system RAM next to the GPUs, as a catalog CPU profile (`ddr4-3200-2ch`).
+    pub host: Option<String>,
     /// Device memory override in GiB (a Mac's RAM size, a CPU profile's RAM).
     pub memory_gib: Option<f64>,
     /// System RAM in GiB, to judge what stays on the host.
@@ -67,6 +73,20 @@ pub struct CustomDevice {
     pub memory_gib: f64,
     pub bandwidth_gbs: f64,
     pub fp16_tflops: Option<f64>,
+}
+
+/// A CPU by its numbers (`--cpu GBS,THREADS[,ISA,GHZ]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuNumbers {
+    /// Memory bandwidth, GB/s (measured or channels x 8 B x MT/s).
+    pub bandwidth_gbs: f64,
+    /// Threads llama.cpp runs with (`-t`), best the physical cores.
+    pub threads: u32,
+    /// avx2, avx512, amx or neon; with `ghz` it gives the compute rate.
+    pub isa: Option<String>,
+    /// Sustained all-core clock, GHz.
+    pub ghz: Option<f64>,
 }
 
 /// A request that cannot be answered, saying which input is wrong.
@@ -127,6 +147,74 @@ fn cache_type(field: &'static str, v: &Option<String>) -> Result<GgmlType, Reque
     }
 }
 
+const MAX_THREADS: u32 = 4096;
+
+/// The CPU device of `--cpu GBS,THREADS[,ISA,GHZ]`: its bandwidth, and with an instruction set
+/// and a clock its peak compute (threads x FLOPs per cycle x clock) as its FP32 rate.
+fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
+    if !(c.bandwidth_gbs.is_finite() && c.bandwidth_gbs > 0.0 && c.bandwidth_gbs <= 100_000.0) {
+        return Err(bad(
+            "cpu.bandwidth_gbs",
+            format!("{} is not a bandwidth in 0..=100000 GB/s", c.bandwidth_gbs),
+        ));
+    }
+    if !(1..=MAX_THREADS).contains(&c.threads) {
+        return Err(bad(
+            "cpu.threads",
+            format!("{} is outside 1..={MAX_THREADS}", c.threads),
+        ));
+    }
+    let isa = match c.isa.as_deref() {
+        None => None,
+        Some(s) => Some(
+            Isa::parse(s)
+                .ok_or_else(|| bad("cpu.isa", format!("`{s}` is not avx2, avx512, amx or neon")))?,
+        ),
+    };
+    if let Some(g) = c.ghz {
+        if !(g.is_finite() && g > 0.0 && g <= 10.0) {
+            return Err(bad("cpu.ghz", format!("{g} is not a clock in 0..=10 GHz")));
+        }
+    }
+    let peak = match (isa, c.ghz) {
+        (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
+        (None, None) => None,
+        _ => {
+            return Err(bad(
+                "cpu",
+                "give both the instruction set and the clock (GBS,THREADS,ISA,GHZ), or neither",
+            ))
+        }
+    };
+    Ok(DeviceSpec {
+        id: "cpu".into(),
+        name: format!(
+            "CPU ({} threads, {:.1} GB/s{})",
+            c.threads,
+            c.bandwidth_gbs,
+            match (isa, c.ghz) {
+                (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
+                _ => String::new(),
+            }
+        ),
+        vendor: "cpu".into(),
+        kind: DeviceKind::Cpu,
+        backend: Backend::Cpu,
+        family: "cpu".into(),
+        memory: Bytes::ZERO,
+        bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
+        fp16: None,
+        int8: None,
+        fp8: None,
+        fp32: peak,
+        host_link: None,
+        peer_link: None,
+        board_power_w: None,
+        gpu_cores: None,
+        cpu_cores: Some(c.threads),
+    })
+}
+
 fn devices(cat: &Catalog, r: &ScenarioRequest) -> Result<Vec<DeviceSpec>, RequestError> {
     let gpus = in_range("gpus", r.gpus, 1, MAX_GPUS)?;
     let mut out = Vec::new();
@@ -182,8 +270,53 @@ fn devices(cat: &Catalog, r: &ScenarioRequest) -> Result<Vec<DeviceSpec>, Reques
                 .map_err(|e| bad("hardware", e.to_string()))?,
         );
     }
+    // A CPU profile next to GPUs in the hardware list is their host, as `host` is.
+    let mut host = None;
+    if out.len() > 1 && out.iter().filter(|d| d.kind == DeviceKind::Cpu).count() == 1 {
+        let i = out
+            .iter()
+            .position(|d| d.kind == DeviceKind::Cpu)
+            .unwrap_or(0);
+        host = Some(out.remove(i));
+    }
+    if let Some(h) = &r.host {
+        if host.is_some() {
+            return Err(bad("host", "the hardware list already names a CPU profile"));
+        }
+        let d = cat.hardware(h).map_err(|e| bad("host", e.to_string()))?;
+        if d.kind != DeviceKind::Cpu {
+            return Err(bad(
+                "host",
+                format!(
+                    "`{}` is not a CPU/system-RAM profile (see `headroom hardware`)",
+                    d.id
+                ),
+            ));
+        }
+        host = Some(d);
+    }
+    if let Some(c) = &r.cpu {
+        if host.is_some() {
+            return Err(bad(
+                "cpu",
+                "give the CPU once: --cpu or a CPU profile, not both",
+            ));
+        }
+        let d = cpu_device(c)?;
+        if out.is_empty() {
+            out.push(d);
+        } else {
+            host = Some(d);
+        }
+    }
     if out.is_empty() {
         return Err(bad("hardware", "no hardware given"));
+    }
+    if host.is_some() && out.iter().any(|d| d.kind == DeviceKind::Cpu) {
+        return Err(bad(
+            "hardware",
+            "one CPU: a CPU device cannot also have a host",
+        ));
     }
     if let Some(n) = gpus {
         if out.len() != 1 {
@@ -207,13 +340,32 @@ fn devices(cat: &Catalog, r: &ScenarioRequest) -> Result<Vec<DeviceSpec>, Reques
         ));
     }
     if let Some(d) = out.iter().find(|d| d.memory == Bytes::ZERO) {
-        return Err(bad(
-            "memory_gib",
-            format!(
-                "`{}` has no fixed memory size; give one (--memory GiB)",
-                d.id
-            ),
-        ));
+        match (d.kind, r.ram_gib) {
+            // a CPU alone: its memory is the system RAM
+            (DeviceKind::Cpu, Some(ram)) if out.len() == 1 => {
+                let ram = in_range("ram_gib", Some(ram), 0.5, 65536.0)?.unwrap_or(ram);
+                out[0] = out[0].with_memory(Bytes::from_gib(ram));
+            }
+            _ => {
+                return Err(bad(
+                    "memory_gib",
+                    format!(
+                        "`{}` has no fixed memory size; give one (--memory GiB or, for a CPU, --ram GiB)",
+                        d.id
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(h) = host {
+        if out.iter().any(|d| d.kind == DeviceKind::Unified) {
+            return Err(bad(
+                "host",
+                "a unified-memory device is its own host; give its memory with --memory",
+            ));
+        }
+        // the host's memory is the system RAM (`ram_gib`); the speed model reads its bandwidth
+        out.push(h);
     }
     Ok(out)
 }

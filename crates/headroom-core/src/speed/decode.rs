@@ -6,7 +6,7 @@
 //! nor than the compute the batch needs.
 
 use super::params::{DecodeParams, DECODE_N};
-use super::work::Load;
+use super::work::{expert_union_fraction, Load};
 
 /// Mean of `min(p, window)` over positions `p = d0 .. d0 + n - 1`.
 pub fn mean_capped(d0: f64, n: f64, window: f64) -> f64 {
@@ -30,9 +30,20 @@ pub fn mean_kv_bytes(load: &Load, d0: f64, n: f64, window: f64) -> f64 {
     load.kv_full_per_pos * full + load.kv_swa_per_pos * mean_capped(d0, n, window)
 }
 
+/// Weight bytes one decode step of `batch` sequences reads here: the dense weights once, and of
+/// the routed experts the union the batch routes to ([`expert_union_fraction`] of them) instead
+/// of one token's k / E.
+pub fn step_weight_bytes(load: &Load, expert_frac: f64, batch: f64) -> f64 {
+    if batch <= 1.0 || load.expert_bytes <= 0.0 {
+        return load.weight_bytes;
+    }
+    let extra = expert_union_fraction(expert_frac, batch) - expert_frac;
+    load.weight_bytes + load.expert_bytes * extra.max(0.0)
+}
+
 /// The features decode time is linear in: [weight bytes / B, KV bytes / B without flash
-/// attention, KV bytes / B with it, layers], B in bytes/s. `kv_bytes` is per sequence; a batch
-/// reads every sequence's cache.
+/// attention, KV bytes / B with it, layers], B in bytes/s, for one sequence's weights (the
+/// fitted measurements are single-sequence runs). `kv_bytes` is per sequence.
 pub fn features(
     load: &Load,
     bandwidth: f64,
@@ -40,16 +51,40 @@ pub fn features(
     batch: f64,
     fa: bool,
 ) -> [f64; DECODE_N] {
+    step_features(load, bandwidth, kv_bytes, batch, 0.0, fa)
+}
+
+/// [`features`] for a step of `batch` sequences: every sequence's cache, and of a MoE's routed
+/// experts the union the batch routes to (`expert_frac` = k / E).
+pub fn step_features(
+    load: &Load,
+    bandwidth: f64,
+    kv_bytes: f64,
+    batch: f64,
+    expert_frac: f64,
+    fa: bool,
+) -> [f64; DECODE_N] {
     if load.is_empty() || bandwidth <= 0.0 {
         return [0.0; DECODE_N];
     }
     let kv = kv_bytes * batch / bandwidth;
     [
-        load.weight_bytes / bandwidth,
+        step_weight_bytes(load, expert_frac, batch) / bandwidth,
         if fa { 0.0 } else { kv },
         if fa { kv } else { 0.0 },
         f64::from(load.layers),
     ]
+}
+
+/// Seconds of a step of `batch` sequences whose reads take `reads` seconds and one sequence's
+/// compute `one`: never less than the whole batch's compute, and every sequence past the first
+/// adds its compute to the reads. Decoding a few sequences, llama.cpp's quantized mat-vec
+/// kernels run one pass over the weights per step and do each extra column's dequantize and dot
+/// products on top of it, so a dense batch loses efficiency as it grows instead of riding free
+/// on the reads; one sequence keeps the single-stream time the parameters were fitted on.
+pub fn batch_compute(reads: f64, one: f64, batch: f64) -> f64 {
+    let b = batch.max(1.0);
+    (reads + (b - 1.0) * one).max(b * one)
 }
 
 /// Seconds per step from the features.
@@ -108,5 +143,42 @@ mod tests {
         assert!((mean_capped(200.0, 10.0, 100.0) - 100.0).abs() < 1e-12);
         // 96..=100 then five at 100: (96+97+98+99+100 + 5x100) / 10 = 99.0
         assert!((mean_capped(96.0, 10.0, 100.0) - 99.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn extra_sequences_add_their_compute_to_the_reads() {
+        // reads 10 ms, one sequence's compute 1 ms: one sequence 10 ms, four 10 + 3 x 1 = 13 ms,
+        // and 64 sequences are compute-bound at 64 x 1 = 64 ms (10 + 63 = 73 ms with the reads)
+        assert!((batch_compute(0.010, 0.001, 1.0) - 0.010).abs() < 1e-15);
+        assert!((batch_compute(0.010, 0.001, 4.0) - 0.013).abs() < 1e-15);
+        assert!((batch_compute(0.010, 0.001, 64.0) - 0.073).abs() < 1e-15);
+        // compute-bound already at one sequence: the compute decides
+        assert!((batch_compute(0.001, 0.002, 2.0) - 0.004).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_batch_of_four_on_qwen3_30b_a3b_reads_the_union_of_its_experts() {
+        // Qwen3-30B-A3B config.json (https://huggingface.co/Qwen/Qwen3-30B-A3B/blob/main/config.json):
+        // num_experts 128, num_experts_per_tok 8, so k/E = 0.0625.
+        // By hand: 1 - (1 - 8/128)^4 = 1 - 0.9375^4 = 1 - 0.772476196 = 0.227523804,
+        // i.e. 128 x 0.227523804 = 29.12 distinct experts per layer instead of 8.
+        let frac = 8.0 / 128.0;
+        let u = expert_union_fraction(frac, 4.0);
+        assert!((u - 0.227_523_804).abs() < 1e-9, "{u}");
+        assert!((u * 128.0 - 29.123_047).abs() < 1e-5);
+        // one token reads its own 8; a dense model has no experts to union
+        assert!((expert_union_fraction(frac, 1.0) - frac).abs() < 1e-15);
+        assert_eq!(expert_union_fraction(0.0, 4.0), 0.0);
+        // 1 GB of dense weights and 16 GB of experts (0.0625 x 16 = 1 GB read by one token):
+        // a batch of 4 reads 1 + 16 x 0.227523804 = 4.640381 GB per step
+        let load = Load {
+            weight_bytes: 2e9,
+            resident_bytes: 17e9,
+            expert_bytes: 16e9,
+            layers: 1,
+            ..Load::default()
+        };
+        assert!((step_weight_bytes(&load, frac, 1.0) - 2e9).abs() < 1.0);
+        assert!((step_weight_bytes(&load, frac, 4.0) - 4.640_380_86e9).abs() < 1e3);
     }
 }

@@ -47,3 +47,25 @@ pub fn joules_per_token(
     };
     (watts > 0.0 && seconds_per_token.is_finite()).then_some(watts * seconds_per_token)
 }
+
+/// What an energy figure without a measured draw assumes: each device at its published power
+/// for the whole step (a Mac's is the whole machine's maximum wall power), so an upper bound.
+pub fn assumption_note(devices: &[DeviceSpec]) -> String {
+    let parts: Vec<String> = devices
+        .iter()
+        .filter(|d| d.kind != DeviceKind::Cpu)
+        .filter_map(|d| d.board_power_w.map(|w| format!("{} {w:.0} W", d.name)))
+        .collect();
+    let mac = devices
+        .iter()
+        .any(|d| d.kind == DeviceKind::Unified && d.vendor == "apple");
+    format!(
+        "energy assumes {} drawn throughout{}; a measured draw (--power-w) replaces it",
+        parts.join(" + "),
+        if mac {
+            " (Apple's maximum wall power of the whole Mac, an upper bound)"
+        } else {
+            " (board power, an upper bound: decode rarely draws all of it)"
+        }
+    )
+}

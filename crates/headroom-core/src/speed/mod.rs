@@ -5,6 +5,7 @@
 //! a few hundred nanoseconds. [`predict`] does both and adds load time, energy and bands.
 
 pub mod calibrate;
+pub mod cpu;
 pub mod decode;
 pub mod energy;
 pub mod fit;
@@ -83,6 +84,8 @@ pub struct SpeedModel {
     pub work: Workload,
     devs: Vec<Dev>,
     host_bandwidth: f64,
+    /// The CPU's peak FLOP/s (threads x SIMD rate x clock), when given.
+    host_peak: Option<f64>,
     host_decode: DecodeParams,
     host_link: f64,
     peer_link: f64,
@@ -168,6 +171,24 @@ impl SpeedModel {
                     calibration.push(label);
                 }
             }
+            if i == 0 && d.fp16.is_none() {
+                let note = match (d.backend, d.gpu_cores, d.fp32) {
+                    (Backend::Metal, Some(c), _) => format!(
+                        "{} publishes no FP16 tensor rate: prompt speed scales from its {c} GPU cores at the fitted rate per core",
+                        d.name
+                    ),
+                    (_, _, Some(r)) => format!(
+                        "{} publishes no FP16 tensor rate: prompt speed scales from its documented FP32 rate ({:.1} TFLOP/s) at the fitted efficiency",
+                        d.name,
+                        r.0 / 1e12
+                    ),
+                    _ => format!(
+                        "{} publishes no FP16, FP32 or per-core compute rate: no prompt speed",
+                        d.name
+                    ),
+                };
+                warnings.push(note);
+            }
             devs.push(Dev {
                 bandwidth: d.bandwidth.0,
                 rate: prefill::reference_rate(d),
@@ -183,6 +204,11 @@ impl SpeedModel {
             .find(|d| d.kind == DeviceKind::Cpu)
             .map_or("ddr5", |d| d.family.as_str());
         let host_decode = p.decode(Backend::Cpu, cpu_family, quant);
+        let host_peak = s
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::Cpu)
+            .and_then(prefill::peak_rate);
         if !work.host.is_empty() {
             calibration.push(match host_decode.group {
                 Some(g) => format!("CPU decode: {}", g.key.label()),
@@ -202,11 +228,18 @@ impl SpeedModel {
             }
         }
         if accel.is_empty() {
-            warnings.push("no accelerator: prompt speed needs a published compute rate".into());
+            warnings.push(match host_peak {
+                Some(r) => format!(
+                    "CPU prompt speed is its roofline: FLOPs over {:.2} TFLOP/s (threads x SIMD FLOPs per cycle x clock), not fitted to CPU runs",
+                    r / 1e12
+                ),
+                None => "no compute rate for this CPU: prompt speed needs its threads, instruction set and clock (--cpu GBS,THREADS,ISA,GHZ)".into(),
+            });
         }
         SpeedModel {
             devs,
             host_bandwidth,
+            host_peak,
             host_decode: host_decode.params,
             host_link: offload::host_link(&s.devices),
             peer_link: multi_gpu::peer_link(
@@ -229,27 +262,24 @@ impl SpeedModel {
         let mut bound = 0.0;
         for (load, dev) in w.devices.iter().zip(&self.devs) {
             let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-            let f = decode::features(load, dev.bandwidth, kv, batch, w.flash_attn);
+            let f =
+                decode::step_features(load, dev.bandwidth, kv, batch, w.expert_frac, w.flash_attn);
             let b = decode::bound(f);
             let mut t = decode::time(&dev.decode, f).max(b);
             let mut part = DecodeTerms::default();
             part.add_device(&dev.decode, f);
-            // the batch's compute can outlast the reads
+            // the batch's compute can outlast the reads; past the first sequence it also adds to
+            // them (see `decode::batch_compute`)
             if let Some(rate) = dev.rate {
-                let flops = batch
-                    * (load.lin_flops
-                        + load.attn_full_per_pos * (d0 + n / 2.0)
-                        + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.window));
-                let c = dev.prefill.inv_lin.max(0.0) * flops / rate;
-                if let Some(peak) = dev.peak {
-                    let c = c.max(flops / peak);
-                    if c > t {
-                        part.compute_s += c - t;
-                        t = c;
-                    }
-                } else if c > t {
-                    part.compute_s += c - t;
-                    t = c;
+                let per_seq = load.lin_flops
+                    + load.attn_full_per_pos * (d0 + n / 2.0)
+                    + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+                let one = dev.prefill.inv_lin.max(0.0) * per_seq / rate;
+                let one = dev.peak.map_or(one, |p| one.max(per_seq / p));
+                let extra = decode::batch_compute(t, one, batch) - t;
+                if extra > 0.0 {
+                    part.compute_s += extra;
+                    t += extra;
                 }
             }
             // attribute any clamp to the bound to the weights
@@ -284,8 +314,21 @@ impl SpeedModel {
         };
         if !w.host.is_empty() {
             let kv = decode::mean_kv_bytes(&w.host, d0, n, w.window);
-            let f = decode::features(&w.host, self.host_bandwidth, kv, batch, w.flash_attn);
-            let t = decode::time(&self.host_decode, f).max(decode::bound(f));
+            let f = decode::step_features(
+                &w.host,
+                self.host_bandwidth,
+                kv,
+                batch,
+                w.expert_frac,
+                w.flash_attn,
+            );
+            let reads = decode::time(&self.host_decode, f).max(decode::bound(f));
+            // the CPU's share of the batch's FLOPs at its peak
+            let flops = w.host.lin_flops
+                + w.host.attn_full_per_pos * (d0 + n / 2.0)
+                + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+            let one = cpu::CpuRoofline::new(0.0, 0.0, flops, self.host_peak).compute_s;
+            let t = decode::batch_compute(reads, one, batch);
             terms.cpu_s += t;
             total += t;
             bound += decode::bound(f);
@@ -384,10 +427,24 @@ impl SpeedModel {
                         1.0,
                         w.flash_attn,
                     );
-                    let t = n * decode::time(&self.host_decode, f).max(decode::bound(f));
-                    if self.devs.is_empty() {
-                        return None;
-                    }
+                    let per_token = decode::time(&self.host_decode, f).max(decode::bound(f));
+                    let t = match (self.devs.is_empty(), self.host_peak) {
+                        // a CPU-only prompt: its roofline, the weights read once per micro-batch
+                        (true, Some(peak)) => {
+                            let chunks = (n / f64::from(w.n_ubatch.max(1))).ceil().max(1.0);
+                            let flops = w.host.lin_flops * n
+                                + prefill::attention_flops(&w.host, d0, n, w.window);
+                            cpu::CpuRoofline::new(
+                                chunks * w.host.resident_bytes,
+                                self.host_bandwidth,
+                                flops,
+                                Some(peak),
+                            )
+                            .time()
+                        }
+                        (true, None) => return None,
+                        (false, _) => n * per_token,
+                    };
                     terms.cpu_s += t;
                     total += t;
                 }
@@ -482,6 +539,10 @@ pub struct SpeedReport {
     pub ttft_s_high: Option<f64>,
     pub load_s: f64,
     pub joules_per_token: Option<f64>,
+    /// Generated tokens per joule (all sequences together), the inverse of `joules_per_token`.
+    pub tokens_per_joule: Option<f64>,
+    /// `-ngl` of the offload these numbers are for, when the settings as given do not fit.
+    pub offload_gpu_layers: Option<u32>,
     pub decode_terms: DecodeTerms,
     pub prefill_terms: Option<PrefillTerms>,
     pub verdicts: Vec<Verdict>,
@@ -538,6 +599,16 @@ fn report(m: &SpeedModel, s: &Scenario, q: &SpeedQuery, o: &SpeedOptions) -> Spe
         &s.devices,
     );
     let per_token = 1.0 / sp.aggregate_tok_s;
+    let joules = energy::joules_per_token(&s.devices, per_token, o.power_w);
+    let mut warnings = m.warnings.clone();
+    if let (Some(_), None) = (joules, o.power_w) {
+        warnings.push(energy::assumption_note(&s.devices));
+    } else if joules.is_none() {
+        warnings.push(
+            "energy unknown: no published power for this device; give a measured draw (--power-w)"
+                .into(),
+        );
+    }
     SpeedReport {
         query: *q,
         prefill_tok_s: sp.prefill_tok_s,
@@ -552,12 +623,39 @@ fn report(m: &SpeedModel, s: &Scenario, q: &SpeedQuery, o: &SpeedOptions) -> Spe
         ttft_s_low: ttft_band.map(|b| b.0),
         ttft_s_high: ttft_band.map(|b| b.1),
         load_s,
-        joules_per_token: energy::joules_per_token(&s.devices, per_token, o.power_w),
+        joules_per_token: joules,
+        tokens_per_joule: joules.filter(|j| *j > 0.0).map(|j| 1.0 / j),
+        offload_gpu_layers: None,
         decode_terms: sp.decode,
         prefill_terms: sp.prefill,
         verdicts: Vec::new(),
         calibration: m.calibration.clone(),
-        warnings: m.warnings.clone(),
+        warnings,
+    }
+}
+
+/// A verdict for every use case at the user's own setting ([`verdict::judge_at_setting`]).
+pub fn verdicts_at_setting(s: &Scenario, p: &SpeedParams) -> Vec<Verdict> {
+    UseCase::ALL
+        .iter()
+        .map(|u| verdict::judge_at_setting(s, p, *u))
+        .collect()
+}
+
+/// The query at the user's setting: a `prompt`-token prompt and `gen` tokens generated by each
+/// of the runtime's sequences, after `depth` cached tokens; without a depth, the rest of the
+/// context per sequence is taken as already in use (the speed once the context set is full).
+pub fn query_at_setting(s: &Scenario, prompt: u32, gen: u32, depth: Option<u32>) -> SpeedQuery {
+    let ctx = verdict::context_per_sequence(s);
+    let batch = match &s.runtime {
+        crate::plan::Runtime::LlamaCpp(ls) => ls.n_parallel.max(1),
+        _ => 1,
+    };
+    SpeedQuery {
+        prompt_tokens: prompt,
+        gen_tokens: gen,
+        depth: depth.unwrap_or_else(|| ctx.saturating_sub(prompt.saturating_add(gen))),
+        batch,
     }
 }
 

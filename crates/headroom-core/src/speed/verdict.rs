@@ -177,12 +177,80 @@ fn light(s: &Scenario) -> Option<Scenario> {
     })
 }
 
-/// Judges scenario `s` for use case `u`.
+/// Judges scenario `s` for use case `u` at the use case's own context (what `plan` ranks by).
 pub fn judge(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
+    judge_with(s, p, u, false)
+}
+
+/// The context per sequence the user set (the trained length when 0).
+pub fn context_per_sequence(s: &Scenario) -> u32 {
+    let n = match s.runtime.n_ctx() {
+        0 => s.model.n_ctx_train,
+        n => n,
+    };
+    match &s.runtime {
+        Runtime::LlamaCpp(ls) => n / ls.n_parallel.max(1),
+        _ => n,
+    }
+}
+
+/// Judges `u` at the user's own setting: their context, sequences and cache types. A context
+/// shorter than the use case needs is a "does not fit" naming both, and whether the use case's
+/// context would fit. Batch keeps its eight sequences unless the user set several.
+pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
+    let prof = u.profile();
+    let ctx = context_per_sequence(s);
+    let user_seqs = match &s.runtime {
+        Runtime::LlamaCpp(ls) => ls.n_parallel.max(1),
+        _ => 1,
+    };
+    if u == UseCase::Batch && user_seqs < 2 {
+        return judge_with(s, p, u, false);
+    }
+    if ctx < prof.context {
+        let probe = light(s);
+        let t = scenario_for(probe.as_ref().unwrap_or(s), u);
+        let on_device = fit(&t).fits;
+        let offloaded = !on_device && offload_plan(&t).is_some_and(|o| o.host_fits != Some(false));
+        return Verdict {
+            use_case: u,
+            verdict: VerdictKind::DoesNotFit,
+            decode_tok_s: None,
+            prefill_tok_s: None,
+            ttft_s: None,
+            reasons: vec![format!(
+                "the context is {ctx} tokens per sequence, below the {} this use needs",
+                prof.context
+            )],
+            suggestions: vec![if on_device {
+                format!("--ctx {} fits", prof.context)
+            } else if offloaded {
+                format!(
+                    "--ctx {} fits with layers in system RAM (see `headroom fit`)",
+                    prof.context
+                )
+            } else {
+                format!(
+                    "--ctx {} does not fit either: a smaller quantization or a larger device",
+                    prof.context
+                )
+            }],
+            gpu_layers: None,
+        };
+    }
+    judge_with(s, p, u, true)
+}
+
+fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Verdict {
     let prof = u.profile();
     // llama.cpp's fit reads only the weight summary: probe without cloning every tensor
     let probe = light(s);
-    let mut t = scenario_for(probe.as_ref().unwrap_or(s), u);
+    let base = probe.as_ref().unwrap_or(s);
+    let mut t = if at_setting {
+        base.clone()
+    } else {
+        scenario_for(base, u)
+    };
     let mut reasons = Vec::new();
     let mut suggestions = Vec::new();
     let mut gpu_layers = None;
@@ -207,11 +275,19 @@ pub fn judge(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
                 });
             }
             None => {
+                let (ctx, seqs) = if at_setting {
+                    let seqs = match &t.runtime {
+                        Runtime::LlamaCpp(ls) => ls.n_parallel.max(1),
+                        _ => 1,
+                    };
+                    (context_per_sequence(&t), seqs)
+                } else {
+                    (prof.context, prof.query.batch)
+                };
                 reasons.push(format!(
-                    "does not fit at {} tokens of context{}",
-                    prof.context,
-                    if prof.query.batch > 1 {
-                        format!(" x {} sequences", prof.query.batch)
+                    "does not fit at {ctx} tokens of context{}",
+                    if seqs > 1 {
+                        format!(" x {seqs} sequences")
                     } else {
                         String::new()
                     }
@@ -246,6 +322,15 @@ pub fn judge(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
     } else {
         &t
     };
+    let mut prof = prof;
+    if at_setting && u == UseCase::Batch {
+        // the user's sequences, each at least at reading speed
+        if let Runtime::LlamaCpp(ls) = &t.runtime {
+            let seqs = ls.n_parallel.max(1);
+            prof.min_decode_tok_s *= f64::from(seqs) / f64::from(prof.query.batch.max(1));
+            prof.query.batch = seqs;
+        }
+    }
     let m = SpeedModel::new(t, p);
     let sp = m.query(&prof.query);
     let rate = if prof.query.batch > 1 {

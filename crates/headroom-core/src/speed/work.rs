@@ -15,6 +15,8 @@ pub struct Load {
     pub weight_bytes: f64,
     /// All weight bytes stored here: a micro-batch of prompt tokens touches every expert.
     pub resident_bytes: f64,
+    /// Routed-expert bytes stored here (all experts); a batch reads the union of what it routes to.
+    pub expert_bytes: f64,
     /// KV bytes read per context position, summed over full-attention layers here.
     pub kv_full_per_pos: f64,
     /// The same for sliding-window layers (read only up to the window).
@@ -50,6 +52,7 @@ impl Load {
         Load {
             weight_bytes: self.weight_bytes * f,
             resident_bytes: self.resident_bytes * f,
+            expert_bytes: self.expert_bytes * f,
             kv_full_per_pos: self.kv_full_per_pos * f,
             kv_swa_per_pos: self.kv_swa_per_pos * f,
             layers: self.layers,
@@ -88,6 +91,8 @@ pub struct Workload {
     pub n_layer: u32,
     /// Attention runs as flash attention (llama.cpp `-fa on`; vLLM and MLX always fuse it).
     pub flash_attn: bool,
+    /// Routed experts per token over routed experts per layer, k / E (0 for a dense model).
+    pub expert_frac: f64,
 }
 
 impl Workload {
@@ -158,6 +163,28 @@ fn active_fraction(m: &ModelSpec, role: TensorRole) -> f64 {
     }
 }
 
+/// Whether a tensor holds routed experts (read per token only for the experts the router picks).
+fn is_routed(m: &ModelSpec, role: TensorRole) -> bool {
+    role == TensorRole::Experts && m.moe.is_some()
+}
+
+/// k / E: the share of a layer's routed experts one token reads (0 for a dense model).
+fn expert_frac(m: &ModelSpec) -> f64 {
+    m.moe.map_or(0.0, |moe| {
+        f64::from(moe.n_expert_used.min(moe.n_expert)) / f64::from(moe.n_expert.max(1))
+    })
+}
+
+/// Expected share of a layer's routed experts that a batch of `batch` tokens reads together:
+/// each expert is missed by one token with probability 1 - k/E, by all of them with
+/// (1 - k/E)^B when tokens route independently, so the union is 1 - (1 - k/E)^B of the E experts.
+pub fn expert_union_fraction(frac: f64, batch: f64) -> f64 {
+    if frac <= 0.0 {
+        return 0.0;
+    }
+    1.0 - (1.0 - frac.min(1.0)).powf(batch.max(1.0))
+}
+
 /// Builds the workload of a scenario: where each tensor and layer runs, and what a token costs there.
 pub fn workload(s: &Scenario) -> Workload {
     let m = &s.model;
@@ -197,6 +224,9 @@ pub fn workload(s: &Scenario) -> Workload {
                 };
                 l.weight_bytes += t.bytes as f64 * f;
                 l.resident_bytes += t.bytes as f64;
+                if is_routed(m, t.role) {
+                    l.expert_bytes += t.bytes as f64;
+                }
                 l.lin_flops += 2.0 * t.n_elements as f64 * f;
             }
             for il in 0..m.n_layer {
@@ -229,6 +259,7 @@ pub fn workload(s: &Scenario) -> Workload {
                 hidden_bytes,
                 n_layer: m.n_layer,
                 flash_attn: ls.flash_attn,
+                expert_frac: expert_frac(m),
             }
         }
         other => {
@@ -250,6 +281,9 @@ pub fn workload(s: &Scenario) -> Workload {
                 let f = active_fraction(m, t.role);
                 whole.weight_bytes += t.bytes as f64 * f;
                 whole.resident_bytes += t.bytes as f64;
+                if is_routed(m, t.role) {
+                    whole.expert_bytes += t.bytes as f64;
+                }
                 whole.lin_flops += 2.0 * t.n_elements as f64 * f;
             }
             for il in 0..m.n_layer {
@@ -281,6 +315,7 @@ pub fn workload(s: &Scenario) -> Workload {
                 hidden_bytes,
                 n_layer: m.n_layer,
                 flash_attn: true,
+                expert_frac: expert_frac(m),
             }
         }
     }
