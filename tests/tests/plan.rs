@@ -27,11 +27,14 @@ fn base(device: &str, ram_gib: Option<f64>) -> Scenario {
 }
 
 fn quants(names: &[&str]) -> Vec<Quant> {
-    names.iter().map(|q| Quant::parse(q).unwrap()).collect()
+    names
+        .iter()
+        .map(|q| Quant::parse(q).expect("known quantization"))
+        .collect()
 }
 
 fn run(device: &str, ram_gib: Option<f64>, qs: &[&str], u: UseCase) -> Vec<PlanEntry> {
-    let cat = catalog().unwrap();
+    let cat = catalog().expect("catalog loads");
     let models: Vec<_> = cat
         .models
         .iter()
@@ -40,9 +43,9 @@ fn run(device: &str, ram_gib: Option<f64>, qs: &[&str], u: UseCase) -> Vec<PlanE
     let b = base(device, ram_gib);
     let cx = PlanContext {
         base: &b,
-        params: speed_params_for("llama.cpp").unwrap(),
+        params: speed_params_for("llama.cpp").expect("speed parameters"),
         use_case: u,
-        quality: Some(quality_table().unwrap()),
+        quality: Some(quality_table().expect("quality table")),
     };
     plan(&models, &quants(qs), &cx)
 }
