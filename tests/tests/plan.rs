@@ -181,3 +181,35 @@ fn system_ram_is_used_only_when_given() {
     assert!(e.verdict.gpu_layers.is_some());
     assert!(e.max_context.is_some());
 }
+
+#[test]
+fn a_local_model_is_a_row_named_by_its_path() {
+    // the user's own Q4_K_M file of Llama 3 8B (its tensors as llama-quantize's mix stores them)
+    let cat = catalog().unwrap();
+    let m = cat.model("llama-3-8b").unwrap().spec.clone();
+    let q = Quant::parse("Q4_K_M").unwrap();
+    let local = headroom_core::speed::rank::LocalModel {
+        id: "lmstudio/meta/Llama-3-8B-Q4_K_M.gguf".into(),
+        weights: stored_tensors(&m, &q),
+        spec: m,
+        quant: q.label(),
+    };
+    let b = base("rtx-4090", None);
+    let cx = PlanContext {
+        base: &b,
+        params: speed_params_for("llama.cpp").unwrap(),
+        use_case: UseCase::Chat,
+        quality: Some(quality_table().unwrap()),
+    };
+    let out = headroom_core::speed::rank::plan_local(vec![local], &cx);
+    assert_eq!(out.len(), 1);
+    let e = &out[0];
+    assert_eq!(e.model, "lmstudio/meta/Llama-3-8B-Q4_K_M.gguf");
+    // the scoreboard's Q4_K_M row without an importance matrix, measured on this very model
+    let qs = e.quality.as_ref().unwrap();
+    assert_eq!(qs.kld, 0.031273);
+    assert_eq!(qs.note, None);
+    assert_eq!(e.verdict.verdict, VerdictKind::Usable);
+    // 8192 trained tokens of a 4.9 GB file fit 24 GB whole
+    assert_eq!(e.max_context, Some(8192));
+}
