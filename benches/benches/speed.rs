@@ -5,7 +5,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use headroom_core::memory::llama_cpp::LlamaCppSettings;
 use headroom_core::plan::{Runtime, Scenario};
 use headroom_core::quant::{stored_tensors, Quant, WeightSummary};
-use headroom_core::speed::rank::plan;
+use headroom_core::speed::rank::{plan, PlanContext};
 use headroom_core::speed::{SpeedModel, SpeedQuery, UseCase};
 
 fn scenario(model: &str, quant: &str, device: &str) -> Scenario {
@@ -58,10 +58,16 @@ fn plan_catalog(c: &mut Criterion) {
         .map(|q| Quant::parse(q).expect("known quantization"))
         .collect();
     let base = scenario("llama-3-8b", "Q4_K_M", "rtx-4090");
+    let cx = PlanContext {
+        base: &base,
+        params: p,
+        use_case: UseCase::Agent,
+        quality: Some(headroom_data::quality_table().expect("quality table")),
+    };
     let mut g = c.benchmark_group("plan");
     g.sample_size(10);
     g.bench_function("whole catalog, rtx-4090, agent", |b| {
-        b.iter(|| black_box(plan(&models, &quants, &base, p, UseCase::Agent)))
+        b.iter(|| black_box(plan(&models, &quants, &cx)))
     });
     g.finish();
 }

@@ -24,6 +24,7 @@ fn main() {
         ("MODELS", "models"),
         ("HARDWARE", "hardware"),
         ("SPEED", "speed"),
+        ("QUALITY", "quality"),
     ] {
         let dir = root.join(sub);
         println!("cargo:rerun-if-changed={}", dir.display());

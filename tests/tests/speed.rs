@@ -5,7 +5,6 @@ use headroom_core::memory::llama_cpp::LlamaCppSettings;
 use headroom_core::plan::{Runtime, Scenario};
 use headroom_core::quant::{stored_tensors, GgufMix, Quant, WeightSummary};
 use headroom_core::speed::fit::{check_consistency, Phase};
-use headroom_core::speed::rank::plan;
 use headroom_core::speed::{
     assess, predict, SpeedModel, SpeedParams, SpeedQuery, UseCase, VerdictKind,
 };
@@ -459,41 +458,6 @@ fn verdicts_name_what_dominates() {
     assert_eq!(chat.verdict, VerdictKind::RunsButSlow, "{chat:?}");
     assert!(chat.reasons.iter().any(|r| r.contains("CPU")), "{chat:?}");
     assert!(chat.gpu_layers.is_some());
-}
-
-#[test]
-fn plan_ranks_catalog_models_that_fit() {
-    let cat = catalog().unwrap();
-    let p = speed_params_for("llama.cpp").unwrap();
-    let models: Vec<_> = cat
-        .models
-        .iter()
-        .map(|m| (m.id().to_string(), m.spec.clone()))
-        .collect();
-    let quants: Vec<Quant> = ["Q4_K_M", "Q8_0", "F16"]
-        .iter()
-        .map(|q| Quant::parse(q).unwrap())
-        .collect();
-    let base = scenario(
-        "llama-3-8b",
-        Quant::Float16,
-        &["rtx-4090"],
-        LlamaCppSettings::default(),
-    );
-    let out = plan(&models, &quants, &base, p, UseCase::Chat);
-    assert!(out.len() >= 10, "{}", out.len());
-    assert!(out
-        .iter()
-        .all(|e| e.verdict.verdict != VerdictKind::DoesNotFit));
-    // usable entries come first, larger models first among them
-    let first_slow = out
-        .iter()
-        .position(|e| e.verdict.verdict == VerdictKind::RunsButSlow)
-        .unwrap_or(out.len());
-    assert!(out[..first_slow]
-        .windows(2)
-        .all(|w| w[0].params_b >= w[1].params_b));
-    assert!(out.iter().all(|e| e.model != "deepseek-v3"));
 }
 
 #[test]

@@ -1,11 +1,11 @@
-//! `headroom plan`: the catalog models and quantizations that fit a device, best first, with
-//! speed and verdict.
+//! `headroom plan`: the models that fit a device, one row per distinct model at its best
+//! quantization, best first, with context, measured quality, speed and verdict.
 
 use crate::args::PlanArgs;
 use crate::render::table;
 use anyhow::{anyhow, Result};
 use headroom_core::quant::Quant;
-use headroom_core::speed::rank::{plan, PlanEntry};
+use headroom_core::speed::rank::{plan, PlanContext, PlanEntry};
 use headroom_core::speed::UseCase;
 use headroom_data::ScenarioRequest;
 use std::fmt::Write as _;
@@ -58,12 +58,20 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         .iter()
         .map(|m| (m.id().to_string(), m.spec.clone()))
         .collect();
-    let mut entries = plan(&models, &quants, &base, p, u);
+    let quality = headroom_data::quality_table()?;
+    let cx = PlanContext {
+        base: &base,
+        params: p,
+        use_case: u,
+        quality: Some(quality),
+    };
+    let mut entries = plan(&models, &quants, &cx);
     entries.truncate(a.top.max(1));
     if a.json {
         return Ok(serde_json::to_string_pretty(&entries)? + "\n");
     }
     let mut out = human(&base.devices, u, &entries);
+    notes(&mut out, &base, &entries);
     if let Some(pr) = &profile {
         let _ = writeln!(
             out,
@@ -93,12 +101,21 @@ fn human(devices: &[headroom_core::DeviceSpec], u: UseCase, entries: &[PlanEntry
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
+            let mut name = e.model.clone();
+            if !e.same_shapes.is_empty() {
+                let _ = write!(name, " (= {})", e.same_shapes.join(", "));
+            }
             vec![
-                e.model.clone(),
+                name,
                 e.quant.clone(),
                 format!("{:.1}", e.params_b),
+                e.max_context.map_or("-".into(), |c| c.to_string()),
+                e.quality.as_ref().map_or("unmeasured".into(), |q| {
+                    format!("{:.3} {}", q.kld, q.grade.label())
+                }),
                 format!("{:.1}", e.decode_tok_s),
                 e.prefill_tok_s.map_or("-".into(), |p| format!("{p:.0}")),
+                format!("{:.2}", e.score),
                 e.verdict.verdict.label().to_string(),
                 e.verdict.reasons.join("; "),
             ]
@@ -109,12 +126,36 @@ fn human(devices: &[headroom_core::DeviceSpec], u: UseCase, entries: &[PlanEntry
             "model",
             "quant",
             "params (B)",
+            "context",
+            "KLD quality",
             "gen t/s",
             "prompt t/s",
+            "score",
             "verdict",
             "why",
         ],
         &rows,
     ));
     out
+}
+
+/// What the columns rest on: the quality table, the score, and whether system RAM was used.
+fn notes(out: &mut String, base: &headroom_core::Scenario, entries: &[PlanEntry]) {
+    if entries.is_empty() {
+        return;
+    }
+    if let Some(q) = entries.iter().find_map(|e| e.quality.as_ref()) {
+        let _ = writeln!(
+            out,
+            "KLD: mean KL divergence from F16 measured on {} ({}); other models lose differently, most larger ones less",
+            q.measured_on, q.source
+        );
+    }
+    let _ = writeln!(
+        out,
+        "context: the longest one sequence can have at that quantization; score: size, quality, speed and context for the use case (docs/speed-model.md, \"Ranking\")"
+    );
+    if base.host_ram.is_none() && base.has_discrete_gpus() {
+        out.push_str("nothing placed in system RAM (give --ram GIB to allow partial offload)\n");
+    }
 }

@@ -109,6 +109,36 @@ fn plan_ranks_what_fits() {
     assert!(list
         .iter()
         .all(|e| e["verdict"]["verdict"] != "does_not_fit"));
+    // the new fields: the context, the quality signal with its source, the score; no system RAM
+    for e in list {
+        assert!(e["max_context"].as_u64().unwrap() >= 16384, "{e}");
+        assert!(e["score"].is_f64(), "{e}");
+        assert!(e["verdict"]["gpu_layers"].is_null(), "{e}");
+        let q = &e["quality"];
+        assert!(
+            q["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://github.com/ggml-org/llama.cpp"),
+            "{e}"
+        );
+    }
+    // IQ1_S, KLD 2.254554 on llama.cpp's Llama 3 8B scoreboard: poor, whatever the speed
+    let v = json(&[
+        "plan",
+        "--hardware",
+        "rtx-4090",
+        "--quants",
+        "IQ1_S",
+        "--json",
+        "--top",
+        "50",
+    ]);
+    let list = v.as_array().unwrap();
+    assert!(!list.is_empty());
+    assert!(list
+        .iter()
+        .all(|e| e["verdict"]["verdict"] == "poor_quality" && e["quality"]["grade"] == "poor"));
     let (code, _, err) = headroom(&["plan", "--hardware", "rtx-4090", "--use-case", "poetry"]);
     assert_ne!(code, 0);
     assert!(err.contains("unknown use case"), "{err}");

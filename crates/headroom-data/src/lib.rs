@@ -12,6 +12,7 @@ pub mod llama_bench;
 mod lookup;
 mod models;
 pub mod profile;
+mod quality;
 pub mod request;
 mod speed;
 
@@ -22,6 +23,7 @@ pub use hardware::{HardwareEntry, HardwareRecord};
 pub use lookup::LookupError;
 pub use models::{ModelEntry, ModelRecord};
 pub use profile::{parse_profile, ProfileError, MAX_PROFILE_BYTES};
+pub use quality::{parse_quality, quality_table};
 pub use request::{build, RequestError, ScenarioRequest, SuppliedModel};
 pub use speed::{
     parse_speed, speed_params, speed_params_for, speed_params_for_era, LLAMA_CPP_ERAS,

@@ -2,9 +2,11 @@
 
 mod ggml_type;
 pub mod gguf_mix;
+pub mod quality;
 
 pub use ggml_type::GgmlType;
 pub use gguf_mix::GgufMix;
+pub use quality::{QualityGrade, QualitySignal, QualityTable};
 
 use crate::model::ModelSpec;
 use crate::tensors::{self, Tensor, TensorRole};

@@ -12,6 +12,7 @@ pub mod fit;
 pub mod multi_gpu;
 pub mod offload;
 pub mod params;
+pub mod plan_score;
 pub mod prefill;
 pub mod rank;
 mod step_times;

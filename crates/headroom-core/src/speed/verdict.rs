@@ -107,6 +107,8 @@ impl UseCase {
 pub enum VerdictKind {
     Usable,
     RunsButSlow,
+    /// Fits and runs, but the quantization's published quality loss is poor.
+    PoorQuality,
     DoesNotFit,
 }
 
@@ -115,6 +117,7 @@ impl VerdictKind {
         match self {
             VerdictKind::Usable => "usable",
             VerdictKind::RunsButSlow => "runs but slow",
+            VerdictKind::PoorQuality => "poor quality",
             VerdictKind::DoesNotFit => "does not fit",
         }
     }
@@ -136,6 +139,9 @@ pub struct Verdict {
     pub suggestions: Vec<String>,
     /// llama.cpp layers on the GPUs when the run needs partial offload to fit.
     pub gpu_layers: Option<u32>,
+    /// llama.cpp's `--n-cpu-moe` when that offload keeps some layers' experts in system RAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_cpu_moe: Option<u32>,
 }
 
 /// The scenario as the use case runs it: its context, and its sequences for a batch.
@@ -254,6 +260,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
     let mut reasons = Vec::new();
     let mut suggestions = Vec::new();
     let mut gpu_layers = None;
+    let mut n_cpu_moe = None;
     let fits_gpu = fit(&t).fits;
     if !fits_gpu {
         match offload_plan(&t).filter(|o| o.host_fits != Some(false)) {
@@ -266,6 +273,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
                     t = x;
                 }
                 gpu_layers = Some(o.gpu_layers);
+                n_cpu_moe = moe;
                 reasons.push(match moe {
                     Some(n) => format!("fits with the experts of {n} layers in system RAM"),
                     None => format!(
@@ -302,6 +310,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
                     reasons,
                     suggestions,
                     gpu_layers: None,
+                    n_cpu_moe: None,
                 };
             }
         }
@@ -436,6 +445,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
         reasons,
         suggestions,
         gpu_layers,
+        n_cpu_moe,
     }
 }
 
