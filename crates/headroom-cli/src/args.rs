@@ -245,6 +245,17 @@ pub struct SimulateArgs {
     /// Mean arrival rate, requests per second (Poisson unless --burstiness is given).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// A closed loop of N users instead of an arrival rate: each sends its next request when its
+    /// last one ends (after --think-time). With latency targets, the most users that meet them.
+    #[arg(long, conflicts_with_all = ["rate", "trace", "burstiness"])]
+    pub users: Option<u32>,
+    /// A calibration profile from `headroom calibrate` for this device and runtime: its speed
+    /// groups set the step times.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// Seconds each closed-loop user waits between an answer and its next request.
+    #[arg(long, value_name = "SECS", requires = "users")]
+    pub think_time: Option<f64>,
     /// Gamma inter-arrival shape, as vLLM's benchmark_serving --burstiness (below 1: burstier).
     #[arg(long)]
     pub burstiness: Option<f64>,
