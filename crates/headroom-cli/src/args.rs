@@ -24,7 +24,8 @@ pub enum Command {
     Hardware(ListArgs),
     /// Read a GGUF, safetensors or config.json file (headers only) and describe the model in it.
     Inspect(InspectArgs),
-    /// Run a command while NVML samples the GPUs; append one measurement record.
+    /// Run a command while its memory and CPU time (and NVML's GPU readings, where present) are
+    /// sampled; append one measurement record.
     Measure(crate::measure_cmd::MeasureArgs),
     /// This machine's GPUs and memory, and how much is free now.
     Detect(crate::detect_cmd::DetectArgs),
