@@ -3,8 +3,8 @@
 //! for a serial server and fixed service times.
 
 use headroom_core::simulate::{
-    max_users, simulate, Arrivals, ConstantSteps, EngineConfig, Lengths, LlamaServerConfig,
-    Report, Slo, Workload,
+    max_users, simulate, Arrivals, ConstantSteps, EngineConfig, Lengths, LlamaServerConfig, Report,
+    Slo, Workload,
 };
 
 fn closed(users: u32, think_time: f64, output: u32, requests: u32) -> Workload {
@@ -44,13 +44,28 @@ fn zero_think_time_serial_server_obeys_the_response_time_law() {
     assert_eq!(r.completed, u64::from(m));
     close(r.duration, 1000.0, 1e-6, "duration");
     close(r.throughput_rps, 1.0, 1e-9, "throughput");
-    close(r.e2e.mean, (1.0 + 2.0 + 3.0 + 4.0 + 996.0 * 4.0) / 1000.0, 1e-9, "mean R");
-    close(r.e2e.p50, f64::from(n) / r.throughput_rps - 0.0, 1e-9, "R = N/X - Z");
+    close(
+        r.e2e.mean,
+        (1.0 + 2.0 + 3.0 + 4.0 + 996.0 * 4.0) / 1000.0,
+        1e-9,
+        "mean R",
+    );
+    close(
+        r.e2e.p50,
+        f64::from(n) / r.throughput_rps - 0.0,
+        1e-9,
+        "R = N/X - Z",
+    );
     close(r.e2e.p99, 4.0, 1e-9, "p99 R");
     // Never more than N requests in the system.
     assert!(r.peak_queued <= n && r.peak_running <= 1, "{r:?}");
     // Little's law on the whole loop: N = X (R + Z) over the run, up to the first round's ramp.
-    close(r.mean_in_system, r.throughput_rps * r.e2e.mean, 1e-6, "Little");
+    close(
+        r.mean_in_system,
+        r.throughput_rps * r.e2e.mean,
+        1e-6,
+        "Little",
+    );
 }
 
 #[test]
@@ -125,6 +140,11 @@ fn the_most_users_within_a_ttft_target() {
 fn bad_closed_loops_are_refused_with_the_reason() {
     let e = simulate(&closed(0, 0.0, 10, 10), &EngineConfig::Serial, &DECODE_ONLY).unwrap_err();
     assert!(e.0.contains("users"), "{e}");
-    let e = simulate(&closed(2, -1.0, 10, 10), &EngineConfig::Serial, &DECODE_ONLY).unwrap_err();
+    let e = simulate(
+        &closed(2, -1.0, 10, 10),
+        &EngineConfig::Serial,
+        &DECODE_ONLY,
+    )
+    .unwrap_err();
     assert!(e.0.contains("think time"), "{e}");
 }

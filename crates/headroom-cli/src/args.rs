@@ -118,6 +118,9 @@ pub struct ScenarioArgs {
     /// Keep the routed experts of the first N layers in system RAM (`--n-cpu-moe`).
     #[arg(long = "n-cpu-moe")]
     pub n_cpu_moe: Option<u32>,
+    /// llama.cpp `--no-repack`: no repacked copy of the weights for the CPU's kernels.
+    #[arg(long = "no-repack")]
+    pub no_repack: bool,
     /// vLLM `--gpu-memory-utilization`.
     #[arg(long)]
     pub gpu_memory_utilization: Option<f64>,

@@ -78,8 +78,9 @@ fn summary(r: &MeasurementRecord, out: &std::path::Path) -> String {
             h.hwm_peak
                 .map_or(String::new(), |b| format!(" (root high-water mark {b})")),
             h.cpu_time_s,
-            h.cpu_utilization
-                .map_or(String::new(), |u| format!(" ({u:.2} cores busy on average)")),
+            h.cpu_utilization.map_or(String::new(), |u| format!(
+                " ({u:.2} cores busy on average)"
+            )),
         );
     }
     if !r.sensors.is_empty() {

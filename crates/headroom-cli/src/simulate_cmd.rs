@@ -6,9 +6,9 @@ use crate::scenario;
 use anyhow::{bail, Context, Result};
 use headroom_core::simulate::plot::latency_vs_load_svg;
 use headroom_core::simulate::{
-    engine_for, max_rate, max_users, parse_table, replicas_needed, roofline_for, simulate, sweep, Arrivals,
-    FleetPlan, Lengths, LoadPoint, Percentiles, Report, Server, Slo, SloSearch, StepTimes,
-    UsersSearch, Workload,
+    engine_for, max_rate, max_users, parse_table, replicas_needed, roofline_for, simulate, sweep,
+    Arrivals, FleetPlan, Lengths, LoadPoint, Percentiles, Report, Server, Slo, SloSearch,
+    StepTimes, UsersSearch, Workload,
 };
 use headroom_core::FlopsPerSec;
 use serde::Serialize;

@@ -60,8 +60,12 @@ pub struct ProcStat {
 /// Parses `pid (comm) state ppid ... utime stime cutime cstime ...` (fields 14-17 of proc(5));
 /// `comm` may hold spaces and parentheses, so the fields are read after the last `)`.
 pub fn parse_stat(text: &str) -> Result<ProcStat, String> {
-    let open = text.find('(').ok_or("stat: no `(` before the command name")?;
-    let close = text.rfind(')').ok_or("stat: no `)` after the command name")?;
+    let open = text
+        .find('(')
+        .ok_or("stat: no `(` before the command name")?;
+    let close = text
+        .rfind(')')
+        .ok_or("stat: no `)` after the command name")?;
     let pid = text[..open]
         .trim()
         .parse()
@@ -355,7 +359,9 @@ mod tests {
         assert_eq!(s.vm_rss, Some(Bytes(741_180 * 1024)));
         assert_eq!(s.vm_hwm, Some(Bytes(742_316 * 1024)));
         assert!(parse_status("VmRSS:\t12 MB\n").unwrap_err().contains("kB"));
-        assert!(parse_status("VmRSS:\tmany kB\n").unwrap_err().contains("VmRSS"));
+        assert!(parse_status("VmRSS:\tmany kB\n")
+            .unwrap_err()
+            .contains("VmRSS"));
     }
 
     #[test]

@@ -331,9 +331,8 @@ pub fn measure(
     if let Some(h) = &rec.host {
         rec.sensors.push(h.sensor.clone());
     } else if host.is_ok() {
-        rec.notes.push(
-            "the process ended before its memory and CPU time could be read".into(),
-        );
+        rec.notes
+            .push("the process ended before its memory and CPU time could be read".into());
     }
     if from_output {
         rec.sensors.push("output".into());
