@@ -190,7 +190,7 @@ pub fn tree_from_procfs(
     let mut ticks = 0u64;
     for (st, status) in procs.iter().filter(|(s, _)| tree.contains(&s.pid)) {
         r.processes += 1;
-        r.rss = r.rss + status.vm_rss.unwrap_or(Bytes::ZERO);
+        r.rss += status.vm_rss.unwrap_or(Bytes::ZERO);
         ticks = ticks.saturating_add(st.utime + st.stime + st.cutime + st.cstime);
         if st.pid == root {
             r.root_hwm = status.vm_hwm;
@@ -207,7 +207,7 @@ pub fn tree_from_ps(root: u32, rows: &[PsRow]) -> TreeReading {
     let mut r = TreeReading::default();
     for row in rows.iter().filter(|x| tree.contains(&x.pid)) {
         r.processes += 1;
-        r.rss = r.rss + row.rss;
+        r.rss += row.rss;
         r.cpu_s += row.cpu_s;
     }
     r

@@ -30,7 +30,6 @@ pub fn repacked_on_x86(t: &StoredTensor) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::ModelSpec;
     use crate::quant::{stored_tensors, GgufMix, Quant, WeightSummary};
 
