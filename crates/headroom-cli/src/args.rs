@@ -24,7 +24,8 @@ pub enum Command {
     Hardware(ListArgs),
     /// Read a GGUF, safetensors or config.json file (headers only) and describe the model in it.
     Inspect(InspectArgs),
-    /// Run a command while NVML samples the GPUs; append one measurement record.
+    /// Run a command while its memory and CPU time (and NVML's GPU readings, where present) are
+    /// sampled; append one measurement record.
     Measure(crate::measure_cmd::MeasureArgs),
     /// This machine's GPUs and memory, and how much is free now.
     Detect(crate::detect_cmd::DetectArgs),
@@ -125,6 +126,9 @@ pub struct ScenarioArgs {
     /// Keep the routed experts of the first N layers in system RAM (`--n-cpu-moe`).
     #[arg(long = "n-cpu-moe")]
     pub n_cpu_moe: Option<u32>,
+    /// llama.cpp `--no-repack`: no repacked copy of the weights for the CPU's kernels.
+    #[arg(long = "no-repack")]
+    pub no_repack: bool,
     /// vLLM `--gpu-memory-utilization`.
     #[arg(long)]
     pub gpu_memory_utilization: Option<f64>,
@@ -257,6 +261,17 @@ pub struct SimulateArgs {
     /// Mean arrival rate, requests per second (Poisson unless --burstiness is given).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// A closed loop of N users instead of an arrival rate: each sends its next request when its
+    /// last one ends (after --think-time). With latency targets, the most users that meet them.
+    #[arg(long, conflicts_with_all = ["rate", "trace", "burstiness"])]
+    pub users: Option<u32>,
+    /// A calibration profile from `headroom calibrate` for this device and runtime: its speed
+    /// groups set the step times.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// Seconds each closed-loop user waits between an answer and its next request.
+    #[arg(long, value_name = "SECS", requires = "users")]
+    pub think_time: Option<f64>,
     /// Gamma inter-arrival shape, as vLLM's benchmark_serving --burstiness (below 1: burstier).
     #[arg(long)]
     pub burstiness: Option<f64>,

@@ -1,4 +1,5 @@
-//! `headroom measure -- COMMAND`: run a command while NVML is sampled and append its record.
+//! `headroom measure -- COMMAND`: run a command while NVML and the OS (procfs, `ps`) are sampled,
+//! and append its record.
 
 use anyhow::Result;
 use clap::Args;
@@ -66,6 +67,24 @@ fn summary(r: &MeasurementRecord, out: &std::path::Path) -> String {
     let _ = writeln!(s, "record appended to {} (status: {status})", out.display());
     if r.gpus.is_empty() {
         let _ = writeln!(s, "no GPU readings were taken");
+    }
+    if let Some(h) = &r.host {
+        let _ = writeln!(
+            s,
+            "process tree ({}): {} samples; peak resident {}{}; CPU {:.2} s{}",
+            h.sensor,
+            h.samples,
+            h.rss_peak,
+            h.hwm_peak
+                .map_or(String::new(), |b| format!(" (root high-water mark {b})")),
+            h.cpu_time_s,
+            h.cpu_utilization.map_or(String::new(), |u| format!(
+                " ({u:.2} cores busy on average)"
+            )),
+        );
+    }
+    if !r.sensors.is_empty() {
+        let _ = writeln!(s, "sensors: {}", r.sensors.join(", "));
     }
     for g in &r.gpus {
         let _ = writeln!(

@@ -120,6 +120,13 @@ pub fn scenario_of(r: &MeasurementRecord, o: &Overrides) -> Result<Scenario, Str
         gpu_layers: s.n_gpu_layers.and_then(|n| u32::try_from(n).ok()),
         parallel: s.n_seq,
         gpu_memory_utilization: s.gpu_memory_utilization,
+        // A llama.cpp log names its CPU_REPACK buffer when it made one; without one, repacking
+        // was off (`-nr`) or another extra buffer (AMX) took its place.
+        repack: (!r.memory.is_empty()).then(|| {
+            r.memory
+                .iter()
+                .any(|m| m.device.to_ascii_uppercase().contains("REPACK"))
+        }),
         ..ScenarioRequest::default()
     };
     build(&req, None).map_err(|e| e.to_string())

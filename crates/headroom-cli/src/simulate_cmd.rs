@@ -6,9 +6,9 @@ use crate::scenario;
 use anyhow::{bail, Context, Result};
 use headroom_core::simulate::plot::latency_vs_load_svg;
 use headroom_core::simulate::{
-    engine_for, max_rate, parse_table, replicas_needed, roofline_for, simulate, sweep, Arrivals,
-    FleetPlan, Lengths, LoadPoint, Percentiles, Report, Server, Slo, SloSearch, StepTimes,
-    Workload,
+    engine_for, max_rate, max_users, parse_table, replicas_needed, roofline_for, simulate, sweep,
+    Arrivals, FleetPlan, Lengths, LoadPoint, Percentiles, Report, Server, Slo, SloSearch,
+    StepTimes, UsersSearch, Workload,
 };
 use headroom_core::FlopsPerSec;
 use serde::Serialize;
@@ -24,11 +24,18 @@ struct Answer {
     /// Where the step times come from: the fitted speed model or the roofline.
     step_times: &'static str,
     rate: f64,
+    /// Closed-loop users of the reported run, when the workload is a closed loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    think_time_s: Option<f64>,
     report: Report,
     #[serde(skip_serializing_if = "Option::is_none")]
     slo: Option<Slo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     slo_search: Option<SloSearch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users_search: Option<UsersSearch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fleet: Option<FleetPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +64,10 @@ fn workload(a: &SimulateArgs) -> Result<Workload> {
         output = Lengths::Empirical(rows.iter().map(|r| r.output).collect());
     }
     let arrivals = match (&a.trace, a.rate, a.burstiness) {
+        _ if a.users.is_some() => Arrivals::Closed {
+            users: a.users.unwrap_or(1),
+            think_time: a.think_time.unwrap_or(0.0),
+        },
         (Some(p), _, _) => {
             let rows = parse_table(&read(p)?, true).with_context(|| p.display().to_string())?;
             Arrivals::Trace(rows)
@@ -68,7 +79,7 @@ fn workload(a: &SimulateArgs) -> Result<Workload> {
             Arrivals::Poisson { rate: 1.0 }
         }
         (None, None, _) => {
-            bail!("give --rate, --trace, or latency targets (--slo-ttft, --slo-tpot)")
+            bail!("give --rate, --users, --trace, or latency targets (--slo-ttft, --slo-tpot)")
         }
     };
     // a trace runs whole (its rows are bounded by the parser)
@@ -134,13 +145,17 @@ pub fn run(a: &SimulateArgs) -> Result<String> {
         ServerArg::Serial => Server::Serial,
     };
     let engine = engine_for(&s, server, a.max_queue)?;
+    if a.roofline && a.calibration.is_some() {
+        bail!("--calibration sets the fitted speed model's step times; it does not apply to --roofline");
+    }
     let steps = if a.roofline {
         Steps::Roofline(roofline_for(&s).map_err(|e| {
             anyhow::anyhow!("{e}; give the device's dense FP16 rate with --tflops to simulate it")
         })?)
     } else {
-        let params = headroom_data::speed_params_for(s.runtime.name())?;
-        Steps::Fitted(Box::new(headroom_core::speed::SpeedModel::new(&s, params)))
+        let profile = crate::calibration::load_for(a.calibration.as_deref(), &s)?;
+        let params = crate::calibration::speed_params(&s, profile.as_ref())?;
+        Steps::Fitted(Box::new(headroom_core::speed::SpeedModel::new(&s, &params)))
     };
     let w = workload(a)?;
     let slo = (a.slo_ttft.is_some() || a.slo_tpot.is_some()).then(|| Slo {
@@ -149,6 +164,9 @@ pub fn run(a: &SimulateArgs) -> Result<String> {
     });
     if a.target_rate.is_some() && slo.is_none() {
         bail!("--target-rate needs a latency target (--slo-ttft, --slo-tpot)");
+    }
+    if let Some((users, think_time)) = w.closed_loop() {
+        return closed_loop(a, &s, &engine, &steps, &w, slo, users, think_time);
     }
     let slo_search = match &slo {
         Some(t) => Some(max_rate(&w, &engine, &steps, t, 0.01)?),
@@ -196,9 +214,12 @@ pub fn run(a: &SimulateArgs) -> Result<String> {
         engine: engine.name().to_string(),
         step_times: steps.label(),
         rate,
+        users: None,
+        think_time_s: None,
         report,
         slo,
         slo_search,
+        users_search: None,
         fleet,
         sweep: sweep_points,
     };
@@ -206,6 +227,49 @@ pub fn run(a: &SimulateArgs) -> Result<String> {
         return Ok(serde_json::to_string_pretty(&ans)? + "\n");
     }
     Ok(human(&ans, &s, a))
+}
+
+/// `--users N`: the closed loop at N users and, with latency targets, the most users that meet
+/// them (the reported run is at N users either way).
+#[allow(clippy::too_many_arguments)]
+fn closed_loop(
+    a: &SimulateArgs,
+    s: &headroom_core::Scenario,
+    engine: &headroom_core::simulate::EngineConfig,
+    steps: &Steps,
+    w: &Workload,
+    slo: Option<Slo>,
+    users: u32,
+    think_time: f64,
+) -> Result<String> {
+    if a.target_rate.is_some() {
+        bail!("--target-rate sizes a fleet for an arrival rate; it does not apply to --users");
+    }
+    if a.svg.is_some() {
+        bail!("--svg plots latency against the arrival rate; it does not apply to --users");
+    }
+    let users_search = match &slo {
+        Some(t) => Some(max_users(w, engine, steps, t)?),
+        None => None,
+    };
+    let report = simulate(w, engine, steps)?;
+    let ans = Answer {
+        engine: engine.name().to_string(),
+        step_times: steps.label(),
+        rate: report.throughput_rps,
+        users: Some(users),
+        think_time_s: Some(think_time),
+        report,
+        slo,
+        slo_search: None,
+        users_search,
+        fleet: None,
+        sweep: None,
+    };
+    if a.json {
+        return Ok(serde_json::to_string_pretty(&ans)? + "\n");
+    }
+    Ok(human(&ans, s, a))
 }
 
 fn device_name(s: &headroom_core::Scenario) -> String {
@@ -232,15 +296,19 @@ fn row(name: &str, p: &Percentiles) -> Vec<String> {
 fn human(a: &Answer, s: &headroom_core::Scenario, args: &SimulateArgs) -> String {
     let r = &a.report;
     let mut out = String::new();
+    let load = match (a.users, a.think_time_s) {
+        (Some(n), Some(z)) if z > 0.0 => format!("from {n} users thinking {z} s between requests"),
+        (Some(n), _) => format!("from {n} users, each sending when its last answer ends"),
+        _ => format!("at {:.3} req/s", a.rate),
+    };
     let _ = writeln!(
         out,
-        "{} {} on {} through {} — {} requests at {:.3} req/s ({})",
+        "{} {} on {} through {} — {} requests {load} ({})",
         s.model.name,
         s.quant,
         device_name(s),
         a.engine,
         r.requests,
-        a.rate,
         a.step_times
     );
     out.push_str(&table(
@@ -283,6 +351,15 @@ fn human(a: &Answer, s: &headroom_core::Scenario, args: &SimulateArgs) -> String
             secs(t.p95_ttft),
             secs(t.p95_tpot),
             found.max_rate
+        );
+    }
+    if let (Some(t), Some(found)) = (&a.slo, &a.users_search) {
+        let _ = writeln!(
+            out,
+            "\nmost users with p95 TTFT <= {} and p95 TPOT <= {}: {}",
+            secs(t.p95_ttft),
+            secs(t.p95_tpot),
+            found.max_users
         );
     }
     if let Some(f) = &a.fleet {
@@ -447,6 +524,47 @@ mod tests {
             .collect();
         let out = run(&fitted).unwrap();
         assert!(out.contains("fitted speed model"), "{out}");
+    }
+
+    #[test]
+    fn closed_loop_users_and_the_most_users_within_a_target() {
+        let base = [
+            "headroom",
+            "simulate",
+            "-m",
+            "qwen3-8b",
+            "-q",
+            "Q4_K_M",
+            "--hardware",
+            "rtx-4090",
+            "-c",
+            "8192",
+            "--parallel",
+            "4",
+            "--prompt",
+            "256",
+            "--output",
+            "64",
+            "--requests",
+            "200",
+            "--users",
+            "4",
+            "--think-time",
+            "0.5",
+        ];
+        let out = run(&base).unwrap();
+        assert!(out.contains("from 4 users thinking 0.5 s"), "{out}");
+        assert!(out.contains("completed 200"), "{out}");
+        let mut with = base.to_vec();
+        with.extend(["--slo-ttft", "2", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&run(&with).unwrap()).unwrap();
+        assert_eq!(v["users"], 4);
+        assert_eq!(v["report"]["completed"], 200);
+        // At most 4 requests are ever in the system, so no more than 4 run together.
+        assert!(v["report"]["peak_running"].as_u64().unwrap() <= 4);
+        assert!(v["users_search"]["max_users"].as_u64().unwrap() >= 1);
+        let e = run(&[&base[..], &["--rate", "1"]].concat()).unwrap_err();
+        assert!(e.to_string().contains("--rate"), "{e}");
     }
 
     #[test]

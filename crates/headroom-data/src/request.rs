@@ -50,6 +50,8 @@ pub struct ScenarioRequest {
     pub parallel: Option<u32>,
     pub cpu_moe: Option<bool>,
     pub n_cpu_moe: Option<u32>,
+    /// llama.cpp's CPU weight repacking (default on; `--no-repack` is `Some(false)`).
+    pub repack: Option<bool>,
     pub gpu_memory_utilization: Option<f64>,
     pub max_num_seqs: Option<u32>,
     pub max_num_batched_tokens: Option<u32>,
@@ -412,6 +414,7 @@ fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, Re
                 n_parallel: in_range("parallel", r.parallel, 1, 4096)?.unwrap_or(1),
                 cpu_moe: r.cpu_moe.unwrap_or(false),
                 n_cpu_moe: r.n_cpu_moe.unwrap_or(0),
+                repack: r.repack.unwrap_or(true),
                 ..d
             })
         }

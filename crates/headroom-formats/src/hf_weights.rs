@@ -62,6 +62,8 @@ pub fn stored_tensors(tensors: &[SafeTensor]) -> Vec<StoredTensor> {
                 role: role_of(&t.name, t.shape.len(), layer),
                 n_elements: t.n_elements(),
                 bytes: t.end.saturating_sub(t.begin),
+                ggml_type: None,
+                rows: 0,
             }
         })
         .collect()

@@ -1,4 +1,5 @@
-//! Measurement on the machine: NVML sampling while a command runs, and what the machine has free.
+//! Measurement on the machine: NVML and the operating system (procfs, `ps`) sampled while a
+//! command runs, and what the machine has free.
 //!
 //! The only crate that links `nvml-wrapper`. NVML is loaded at run time, so this builds and runs
 //! where no NVIDIA driver is installed: then `measure` still runs the command and records that no
@@ -8,6 +9,7 @@
 pub mod atomic;
 pub mod detect;
 pub mod error;
+pub mod host;
 pub mod measure;
 pub mod nvml_reader;
 pub mod output;

@@ -1,9 +1,11 @@
-//! `headroom measure -- COMMAND`: run the command, sample the GPUs while it runs, and leave one
+//! `headroom measure -- COMMAND`: run the command, sample the GPUs (NVML) and its process tree's
+//! resident memory and CPU time (procfs or `ps`) while it runs, and leave one
 //! record — also when the command fails, is interrupted, or this process is killed (a provisional
 //! record marked interrupted is written first and replaced at the end).
 
 use crate::atomic::{read_prior, write_with_line};
 use crate::error::MeasureError;
+use crate::host::{HostAccumulator, HostProbe};
 use crate::output::{consume, StreamResult};
 use crate::reader::GpuReader;
 use crate::sampler::{Sampler, SystemClock, DEFAULT_INTERVAL_S};
@@ -48,39 +50,31 @@ impl MeasureOptions {
 
 /// The command's process and, on Linux, its descendants (read from /proc).
 pub fn process_tree(root: u32) -> Vec<u32> {
-    let mut pids = vec![root];
     #[cfg(target_os = "linux")]
     {
         let mut parent_of: Vec<(u32, u32)> = Vec::new();
         if let Ok(dir) = std::fs::read_dir("/proc") {
             for e in dir.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                if parent_of.len() >= crate::host::MAX_PROCESSES {
+                    break;
+                }
+                if e.file_name().to_string_lossy().parse::<u32>().is_err() {
                     continue;
-                };
+                }
                 let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
                     continue;
                 };
-                // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
-                let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                    continue;
-                };
-                if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-                    parent_of.push((pid, ppid));
+                if let Ok(st) = crate::host::parse_stat(&stat) {
+                    parent_of.push((st.pid, st.ppid));
                 }
             }
         }
-        let mut i = 0;
-        while i < pids.len() && pids.len() < 4096 {
-            let p = pids[i];
-            for (c, pp) in &parent_of {
-                if *pp == p && !pids.contains(c) {
-                    pids.push(*c);
-                }
-            }
-            i += 1;
-        }
+        crate::host::descendants(root, &parent_of)
     }
-    pids
+    #[cfg(not(target_os = "linux"))]
+    {
+        vec![root]
+    }
 }
 
 /// Fills what the record does not yet say from what the command's output reported.
@@ -179,6 +173,11 @@ pub fn measure(
         let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
     }
 
+    let host = HostProbe::detect();
+    if let Err(e) = &host {
+        rec.notes
+            .push(format!("no memory or CPU readings of the process: {e}"));
+    }
     let started = Instant::now();
     let child = Command::new(&program)
         .args(&opts.argv[1..])
@@ -225,6 +224,25 @@ pub fn measure(
     });
 
     let stop = Arc::new(AtomicBool::new(false));
+    let host_thread = match &host {
+        Ok(probe) => {
+            let (probe, stop, interval) = (probe.clone(), Arc::clone(&stop), opts.interval_s);
+            Some(std::thread::spawn(move || {
+                let mut acc = HostAccumulator::default();
+                loop {
+                    // one reading after the stop too: the last state before the command ended
+                    let done = stop.load(Ordering::Acquire);
+                    acc.add(&probe.read(root));
+                    if done {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_secs_f64(interval.max(0.001)));
+                }
+                acc
+            }))
+        }
+        Err(_) => None,
+    };
     let sampler_thread = match (sampler, reader) {
         (Some(mut s), Some(mut r)) => {
             let stop = Arc::clone(&stop);
@@ -254,6 +272,11 @@ pub fn measure(
     };
     let duration = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Release);
+    if let (Some(t), Ok(probe)) = (host_thread, &host) {
+        if let Ok(acc) = t.join() {
+            rec.host = acc.finish(probe.sensor(), opts.interval_s, duration);
+        }
+    }
     if let Some(t) = sampler_thread {
         if let Ok(s) = t.join() {
             rec.gpus = s
@@ -300,7 +323,20 @@ pub fn measure(
         found.extend(s.records);
     }
     rec.command = Some(run);
+    let from_output = !found.is_empty();
     merge(&mut rec, found);
+    if !rec.gpus.is_empty() {
+        rec.sensors.push("nvml".into());
+    }
+    if let Some(h) = &rec.host {
+        rec.sensors.push(h.sensor.clone());
+    } else if host.is_ok() {
+        rec.notes
+            .push("the process ended before its memory and CPU time could be read".into());
+    }
+    if from_output {
+        rec.sensors.push("output".into());
+    }
     write_with_line(&opts.out, &prior, &to_line(&rec))?;
     Ok(rec)
 }
@@ -352,6 +388,24 @@ mod tests {
         // The mlx-style lines the command printed became readings.
         assert_eq!(rec.speed[0].tokens_per_sec, 50.5);
         assert_eq!(rec.peak_memory, Some(headroom_core::Bytes(2_000_000_000)));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn without_a_gpu_the_process_tree_is_read_from_procfs() {
+        // A child that holds 64 MiB resident (written, so the pages are touched) and burns CPU.
+        let (rec, _) = run(
+            "python3 -c \"import time; b = bytearray(64 << 20); t = time.time()\nwhile time.time() - t < 0.4: pass\"",
+            None,
+        );
+        assert_eq!(rec.status, RunStatus::Ok, "{:?}", rec.command);
+        let h = rec.host.as_ref().expect("procfs readings");
+        assert_eq!(h.sensor, "procfs");
+        assert!(h.samples >= 5, "{h:?}");
+        assert!(h.rss_peak >= headroom_core::Bytes(64 << 20), "{h:?}");
+        // A busy loop for 0.4 s: at least 0.2 CPU seconds even on a loaded machine.
+        assert!(h.cpu_time_s >= 0.2, "{h:?}");
+        assert_eq!(rec.sensors, vec!["procfs".to_string()]);
     }
 
     #[test]

@@ -323,6 +323,27 @@ pub struct GpuSummary {
     pub pcie_tx_mean_kbs: Option<f64>,
 }
 
+/// What the operating system reported about the command's process tree while it ran (procfs on
+/// Linux, `ps` on macOS).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostSummary {
+    /// `procfs` or `ps`.
+    pub sensor: String,
+    pub samples: u64,
+    pub interval_s: f64,
+    /// The largest resident memory of the tree, summed over its live processes at one sample.
+    pub rss_peak: Bytes,
+    /// The root process's own high-water mark (`VmHWM`, Linux), which a sample cannot miss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hwm_peak: Option<Bytes>,
+    /// User plus system CPU seconds of the tree.
+    pub cpu_time_s: f64,
+    /// CPU seconds per wall second (2.0: two cores busy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_utilization: Option<f64>,
+    pub processes_peak: u32,
+}
+
 /// The command `headroom measure` ran.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommandRun {
@@ -389,6 +410,12 @@ pub struct MeasurementRecord {
     pub kv_capacity: Option<KvCapacity>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gpus: Vec<GpuSummary>,
+    /// The command's process tree as the operating system saw it (`headroom measure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostSummary>,
+    /// The sensors `headroom measure` had: `nvml`, `procfs`, `ps`, `output` (the runtime's log).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandRun>,
     /// Load and run durations a runtime printed, seconds (`load`, `prompt_eval`, `eval`, `total`).
@@ -421,6 +448,8 @@ impl MeasurementRecord {
             serving: None,
             kv_capacity: None,
             gpus: Vec::new(),
+            host: None,
+            sensors: Vec::new(),
             command: None,
             durations: Vec::new(),
             notes: Vec::new(),
@@ -520,6 +549,7 @@ impl MeasurementRecord {
             || self.serving.is_some()
             || self.kv_capacity.is_some()
             || !self.gpus.is_empty()
+            || self.host.is_some()
             || !self.durations.is_empty()
     }
 }

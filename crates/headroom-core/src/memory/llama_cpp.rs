@@ -39,6 +39,8 @@ pub struct LlamaCppSettings {
     pub no_kv_offload: bool,
     /// `-ts`: share of layers per GPU; `None` splits by device memory, as llama.cpp does by free memory.
     pub tensor_split: Option<Vec<f64>>,
+    /// Repack weights for the CPU's kernels (llama.cpp's default; `--no-repack` turns it off).
+    pub repack: bool,
 }
 
 impl Default for LlamaCppSettings {
@@ -58,6 +60,7 @@ impl Default for LlamaCppSettings {
             swa_full: false,
             no_kv_offload: false,
             tensor_split: None,
+            repack: true,
         }
     }
 }
@@ -162,6 +165,10 @@ pub fn place_weights(
     match placement.output {
         Some(d) => devices[d] += Bytes(w.output),
         None => host += Bytes(w.output),
+    }
+    if gpus.is_empty() && s.repack {
+        // With no GPU every layer runs on the CPU, whose repacked copy sits beside the mapped file.
+        host += Bytes(w.cpu_repack);
     }
     let mut largest_host_layer_tensor = 0u64;
     for (il, (lw, dev)) in w.layers.iter().zip(placement.layers.iter()).enumerate() {

@@ -1,6 +1,7 @@
 //! Memory: what each runtime allocates, per device, for a scenario.
 
 pub mod compute_buffer;
+pub mod cpu_repack;
 pub mod kv_cache;
 pub mod llama_cpp;
 pub mod mlx;

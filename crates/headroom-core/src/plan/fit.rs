@@ -383,12 +383,14 @@ pub fn fit(s: &Scenario) -> FitReport {
             b.name()
         ));
     }
-    if matches!(s.runtime, Runtime::LlamaCpp(_)) && cpu_only {
-        warnings.push(
-            "on x86 CPUs llama.cpp may also keep a repacked copy of some weights for its AMX/AVX kernels \
-             (measured up to the size of the weights again, llamacpp_cpu_buffers_qwen3.csv); it is not counted here"
-                .into(),
-        );
+    if let (Runtime::LlamaCpp(ls), true) = (&s.runtime, cpu_only) {
+        warnings.push(if ls.repack {
+            "counts llama.cpp's CPU_REPACK copy of the Q4_0/Q4_K matrices as an x86 AVX2 build makes it; \
+             a native build on a CPU with AMX keeps an AMX copy instead, which can be larger"
+                .into()
+        } else {
+            "weight repacking is off (--no-repack): only the mapped file is counted".into()
+        });
     }
     if let Runtime::LlamaCpp(ls) = &s.runtime {
         if ls.type_k != GgmlType::F16 && ls.type_k.is_quantized() && !ls.flash_attn {

@@ -177,6 +177,12 @@ pub struct StoredTensor {
     pub role: TensorRole,
     pub n_elements: u64,
     pub bytes: u64,
+    /// The ggml type, for GGUF tensors (llama.cpp's CPU repacking depends on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ggml_type: Option<GgmlType>,
+    /// `ne[1]`: the rows of a matrix (its output features), 0 when unknown.
+    #[serde(default)]
+    pub rows: u64,
 }
 
 impl StoredTensor {
@@ -187,6 +193,8 @@ impl StoredTensor {
             role: t.role(),
             n_elements: t.n_elements(),
             bytes,
+            ggml_type: Some(t.ty),
+            rows: t.dims.get(1).copied().unwrap_or(0),
         }
     }
 }
@@ -329,6 +337,10 @@ pub struct WeightSummary {
     /// Tensors outside any layer that are neither embeddings nor output.
     pub other: u64,
     pub total: u64,
+    /// The bytes of llama.cpp's `CPU_REPACK` copy on an x86 CPU with AVX2 when every layer and the
+    /// output run there (`memory::cpu_repack`).
+    #[serde(default)]
+    pub cpu_repack: u64,
 }
 
 impl WeightSummary {
@@ -339,6 +351,9 @@ impl WeightSummary {
         };
         for t in tensors {
             w.total = w.total.saturating_add(t.bytes);
+            if crate::memory::cpu_repack::repacked_on_x86(t) {
+                w.cpu_repack = w.cpu_repack.saturating_add(t.bytes);
+            }
             match (t.role, t.layer.and_then(|il| w.layers.get_mut(il as usize))) {
                 (TensorRole::TokenEmbd, _) => w.token_embd += t.bytes,
                 (TensorRole::Output | TensorRole::OutputNorm, _) => w.output += t.bytes,

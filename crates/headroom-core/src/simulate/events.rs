@@ -71,6 +71,11 @@ impl EventQueue {
         self.heap.pop()
     }
 
+    /// The time of the earliest pending event.
+    pub fn peek_time(&self) -> Option<f64> {
+        self.heap.peek().map(|e| e.time)
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

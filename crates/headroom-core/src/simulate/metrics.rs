@@ -169,6 +169,11 @@ impl Recorder {
         self.queued = self.queued.saturating_sub(1);
     }
 
+    /// Requests that have left: completed or refused.
+    pub fn departures(&self) -> u64 {
+        self.e2e.len() as u64 + self.rejected
+    }
+
     pub fn truncated(&mut self) {
         self.truncated += 1;
     }

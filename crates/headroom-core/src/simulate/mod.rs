@@ -1,6 +1,7 @@
 //! Capacity simulation: a discrete-event model of a serving engine under a workload, giving
 //! latency percentiles, throughput, queueing and KV use, and the searches built on it (the
-//! highest rate that meets a latency target, the replicas a target rate needs).
+//! highest rate or the most closed-loop users that meet a latency target, the replicas a target
+//! rate needs).
 //!
 //! Step times come from a [`StepTimes`] (the roofline fallback or a fitted speed model); KV
 //! capacity comes from the memory model (`LlamaServerConfig::from_settings`,
@@ -21,7 +22,7 @@ pub use engine::{simulate, EngineConfig, LlamaServerConfig, OllamaConfig, VllmCo
 pub use fleet::{replicas_needed, FleetPlan};
 pub use metrics::{Percentiles, Report, Sample};
 pub use scenario::{engine_for, roofline_for, Server};
-pub use slo::{max_rate, sweep, LoadPoint, Slo, SloSearch};
+pub use slo::{max_rate, max_users, sweep, LoadPoint, Slo, SloSearch, UsersSearch};
 pub use step_times::{ConstantSteps, Roofline, Scaled, Step, StepTimes};
 pub use workload::{parse_table, Arrivals, Lengths, Request, TraceRow, Workload};
 

@@ -1,5 +1,6 @@
-//! Latency targets: the highest arrival rate whose p95 time to first token and p95 time per output
-//! token stay within given bounds, and load sweeps for plots.
+//! Latency targets: the highest arrival rate (open loop) or the most users (closed loop) whose p95
+//! time to first token and p95 time per output token stay within given bounds, and load sweeps for
+//! plots.
 //!
 //! Runs at different rates share the seed, so a Poisson or bursty workload at rate `r` is the
 //! same sample path as at rate 1 with time divided by `r`: the search compares like with like.
@@ -28,6 +29,84 @@ impl Slo {
             && r.tpot.p95 <= self.p95_tpot
             && r.throughput_rps >= 0.95 * offered_rate
     }
+}
+
+impl Slo {
+    /// Met by a closed-loop run: both p95s within target and nothing refused (a closed loop cannot
+    /// fall behind: its queue never holds more than its users).
+    pub fn met_by_closed(&self, r: &Report) -> bool {
+        r.rejected == 0 && r.ttft.p95 <= self.p95_ttft && r.tpot.p95 <= self.p95_tpot
+    }
+}
+
+/// The answer of a users search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsersSearch {
+    /// The most concurrent users found to meet the targets (0: not even one user does).
+    pub max_users: u32,
+    /// The run with that many users.
+    pub report: Option<Report>,
+    /// Simulations run.
+    pub runs: u32,
+}
+
+/// Searches the most closed-loop users meeting `slo`, keeping the workload's think time: doubling
+/// from one user until the targets are missed, then bisecting on whole users. Each run draws the
+/// same requests from the seed, so runs differ only in how many users send them.
+pub fn max_users<S: StepTimes + ?Sized>(
+    workload: &Workload,
+    engine: &EngineConfig,
+    steps: &S,
+    slo: &Slo,
+) -> Result<UsersSearch, SimError> {
+    workload.with_users(1).validate()?;
+    let mut runs = 0;
+    let mut run = |users: u32| -> Result<(bool, Report), SimError> {
+        runs += 1;
+        let r = simulate(&workload.with_users(users), engine, steps)?;
+        Ok((slo.met_by_closed(&r), r))
+    };
+    let (ok, first) = run(1)?;
+    if !ok {
+        return Ok(UsersSearch {
+            max_users: 0,
+            report: None,
+            runs,
+        });
+    }
+    let (mut lo, mut best) = (1u32, first);
+    let mut hi = None;
+    while lo < super::workload::limits::MAX_USERS {
+        let n = (lo * 2).min(super::workload::limits::MAX_USERS);
+        let (ok, r) = run(n)?;
+        if !ok {
+            hi = Some(n);
+            break;
+        }
+        lo = n;
+        best = r;
+    }
+    let Some(mut hi) = hi else {
+        return Err(SimError(format!(
+            "even {} users meet the target; the workload has too few requests to load the server",
+            super::workload::limits::MAX_USERS
+        )));
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let (ok, r) = run(mid)?;
+        if ok {
+            lo = mid;
+            best = r;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(UsersSearch {
+        max_users: lo,
+        report: Some(best),
+        runs,
+    })
 }
 
 /// The answer of a rate search.

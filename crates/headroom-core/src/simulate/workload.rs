@@ -1,8 +1,10 @@
 //! Workloads: when requests arrive and how long their prompts and answers are, sampled from a seed.
 //!
-//! Arrivals are Poisson, bursty (gamma inter-arrival times, as vLLM's `benchmark_serving.py
+//! Arrivals are open-loop (Poisson, bursty (gamma inter-arrival times, as vLLM's `benchmark_serving.py
 //! --burstiness` draws them: shape `burstiness`, scale `1 / (rate x burstiness)`, so the mean rate
-//! is kept and a burstiness below 1 clusters requests), or a trace of timestamps. Lengths are fixed,
+//! is kept and a burstiness below 1 clusters requests), or a trace of timestamps) or closed-loop (a
+//! fixed number of users, each sending its next request a think time after its last one ended, as
+//! a load generator with N concurrent clients does). Lengths are fixed,
 //! uniform, exponential, lognormal or drawn from an empirical table.
 
 use super::rng::Rng;
@@ -13,6 +15,8 @@ pub mod limits {
     pub const MAX_ROWS: usize = 1 << 22;
     pub const MAX_LINE: usize = 4096;
     pub const MAX_TOKENS: u32 = 1 << 24;
+    /// Closed-loop users (each holds one pending event).
+    pub const MAX_USERS: u32 = 1 << 16;
 }
 
 /// One request as the engine sees it.
@@ -35,6 +39,9 @@ pub enum Arrivals {
     Bursty { rate: f64, burstiness: f64 },
     /// Requests at given times with given lengths, in time order.
     Trace(Vec<TraceRow>),
+    /// A closed loop: `users` clients all send a request at time 0, and each sends its next one
+    /// `think_time` seconds after its last one completed (or was refused).
+    Closed { users: u32, think_time: f64 },
 }
 
 /// A length distribution, in tokens; samples are clamped to `1..=limits::MAX_TOKENS`.
@@ -169,6 +176,19 @@ impl Workload {
             Arrivals::Trace(rows) if rows.is_empty() => {
                 return Err(SimError("the trace is empty".into()))
             }
+            Arrivals::Closed { users, think_time } => {
+                if *users == 0 || *users > limits::MAX_USERS {
+                    return Err(SimError(format!(
+                        "the number of users must be between 1 and {}, got {users}",
+                        limits::MAX_USERS
+                    )));
+                }
+                if !(think_time.is_finite() && *think_time >= 0.0) {
+                    return Err(SimError(format!(
+                        "the think time must be zero or positive seconds, got {think_time}"
+                    )));
+                }
+            }
             _ => {}
         }
         self.prompt.validate("prompt")?;
@@ -179,9 +199,11 @@ impl Workload {
         Ok(())
     }
 
-    /// The same workload at another mean arrival rate (a trace is compressed or stretched in time).
+    /// The same workload at another mean arrival rate (a trace is compressed or stretched in time;
+    /// a closed loop has no arrival rate of its own and is returned as it is).
     pub fn at_rate(&self, rate: f64) -> Workload {
         let arrivals = match &self.arrivals {
+            Arrivals::Closed { .. } => self.arrivals.clone(),
             Arrivals::Poisson { .. } => Arrivals::Poisson { rate },
             Arrivals::Bursty { burstiness, .. } => Arrivals::Bursty {
                 rate,
@@ -206,11 +228,33 @@ impl Workload {
         }
     }
 
-    /// The mean arrival rate, requests per second.
+    /// The same closed loop with another number of users (an open-loop workload becomes one
+    /// with zero think time).
+    pub fn with_users(&self, users: u32) -> Workload {
+        let think_time = match &self.arrivals {
+            Arrivals::Closed { think_time, .. } => *think_time,
+            _ => 0.0,
+        };
+        Workload {
+            arrivals: Arrivals::Closed { users, think_time },
+            ..self.clone()
+        }
+    }
+
+    /// The closed loop's users and think time, when the workload is one.
+    pub fn closed_loop(&self) -> Option<(u32, f64)> {
+        match &self.arrivals {
+            Arrivals::Closed { users, think_time } => Some((*users, *think_time)),
+            _ => None,
+        }
+    }
+
+    /// The mean arrival rate, requests per second (0 for a closed loop, whose rate is an outcome).
     pub fn rate(&self) -> f64 {
         match &self.arrivals {
             Arrivals::Poisson { rate } | Arrivals::Bursty { rate, .. } => *rate,
             Arrivals::Trace(rows) => trace_rate(rows),
+            Arrivals::Closed { .. } => 0.0,
         }
     }
 
@@ -234,7 +278,8 @@ fn trace_rate(rows: &[TraceRow]) -> f64 {
     }
 }
 
-/// Draws a workload's requests in arrival order.
+/// Draws a workload's requests in arrival order (for a closed loop, lengths only: the event loop
+/// sets each arrival when its user sends it).
 #[derive(Debug)]
 pub struct Source<'a> {
     w: &'a Workload,
@@ -267,6 +312,10 @@ impl Iterator for Source<'_> {
                 self.clock += self.rng.gamma(*burstiness, 1.0 / (rate * burstiness));
                 let p = self.w.prompt.sample(&mut self.rng);
                 (self.clock, p, self.w.output.sample(&mut self.rng))
+            }
+            Arrivals::Closed { .. } => {
+                let p = self.w.prompt.sample(&mut self.rng);
+                (0.0, p, self.w.output.sample(&mut self.rng))
             }
         };
         Some(Request {

@@ -103,16 +103,41 @@ fn drive<E: Engine, S: StepTimes + ?Sized>(
     n: usize,
 ) -> Recorder {
     let mut rec = Recorder::new(n);
-    let mut events = EventQueue::with_capacity(4);
     let mut source = workload.source();
-    let mut next = source.next();
-    if let Some(r) = &next {
-        events.push(r.arrival, EventKind::Arrival);
+    let mut events;
+    // Open loop: one pending arrival, the next of the source. Closed loop: one pending arrival per
+    // user, each request's arrival set when its user sends it.
+    let closed = workload.closed_loop();
+    let mut next = None;
+    let mut sent: u64 = 0;
+    match closed {
+        Some((users, _)) => {
+            let first = u64::from(users).min(workload.requests.into());
+            events = EventQueue::with_capacity(first as usize + 4);
+            for _ in 0..first {
+                events.push(0.0, EventKind::Arrival);
+            }
+            sent = first;
+        }
+        None => {
+            events = EventQueue::with_capacity(4);
+            next = source.next();
+            if let Some(r) = &next {
+                events.push(r.arrival, EventKind::Arrival);
+            }
+        }
     }
+    let mut departed = 0;
     let mut busy = false;
     while let Some(ev) = events.pop() {
         rec.advance(ev.time);
         match ev.kind {
+            EventKind::Arrival if closed.is_some() => {
+                if let Some(mut r) = source.next() {
+                    r.arrival = ev.time;
+                    engine.arrive(r, &mut rec);
+                }
+            }
             EventKind::Arrival => {
                 if let Some(r) = next.take() {
                     engine.arrive(r, &mut rec);
@@ -127,7 +152,22 @@ fn drive<E: Engine, S: StepTimes + ?Sized>(
                 busy = false;
             }
         }
-        if !busy {
+        if let Some((_, think)) = closed {
+            // each request that left frees its user, who sends the next one after thinking
+            let now_departed = rec.departures();
+            while departed < now_departed {
+                departed += 1;
+                if sent < u64::from(workload.requests) {
+                    sent += 1;
+                    events.push(ev.time + think, EventKind::Arrival);
+                }
+            }
+        }
+        // In a closed loop, users answered by the same pass send their next requests at the same
+        // instant, and they join the same pass: the step starts after the last event at this
+        // time. (Open-loop arrivals keep their order: a step starts at the first of them.)
+        let tie = closed.is_some() && events.peek_time() == Some(ev.time);
+        if !busy && !tie {
             if let Some(dt) = engine.start_step(ev.time, steps, &mut rec) {
                 events.push(ev.time + dt.max(0.0), EventKind::StepDone);
                 busy = true;
