@@ -1,4 +1,5 @@
 //! Shared fixtures for the integration tests in tests/tests/ and the examples in tests/examples/.
 
+pub mod peak_alloc;
 pub mod speed_fixture;
 pub mod speed_report;
