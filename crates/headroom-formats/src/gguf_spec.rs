@@ -80,12 +80,14 @@ impl Keys<'_> {
             return Ok(None);
         };
         let n = match v {
-            MetaValue::SkippedArray { len, .. } => return Err(meta_err(
-                &key,
-                format!(
+            MetaValue::SkippedArray { len, .. } => {
+                return Err(meta_err(
+                    &key,
+                    format!(
                     "array of {len} entries, more than the {MAX_LAYERS} layers a model may have"
                 ),
-            )),
+                ))
+            }
             MetaValue::Array(items) => {
                 let mut max = None;
                 for item in items {
