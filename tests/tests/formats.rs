@@ -69,15 +69,22 @@ fn llama_fixture_metadata_has_every_value_type() {
         h.get("headroom.test.nested"),
         Some(&MetaValue::Array(vec![u(&[1, 2, 3]), u(&[4]), u(&[5, 6])]))
     );
-    let tokens = h.get("tokenizer.ggml.tokens").and_then(MetaValue::as_array);
-    assert_eq!(tokens.map(<[_]>::len), Some(128));
-    assert_eq!(tokens.unwrap()[7], MetaValue::Str("tok7".into()));
-    assert_eq!(
-        h.get("tokenizer.ggml.scores")
-            .and_then(MetaValue::as_array)
-            .unwrap()[3],
-        MetaValue::F32(-3.0)
-    );
+    // Tokenizer arrays are skipped, their element type and count kept: the script writes 128
+    // tokens, 128 scores and 128 token types.
+    for (key, elem_type) in [
+        ("tokenizer.ggml.tokens", "string"),
+        ("tokenizer.ggml.scores", "f32"),
+        ("tokenizer.ggml.token_type", "i32"),
+    ] {
+        assert_eq!(
+            h.get(key),
+            Some(&MetaValue::SkippedArray {
+                elem_type,
+                len: 128
+            }),
+            "{key}"
+        );
+    }
 }
 
 #[test]
@@ -463,6 +470,150 @@ fn oversized_counts_that_do_not_fit_ask_for_bytes_without_allocating() {
     arr.extend((16u64 << 20).to_le_bytes());
     let e = gguf::parse_header(&Gguf::new().kv_raw("k", 9, &arr).bytes()).unwrap_err();
     assert!(e.bytes_needed().unwrap() > 8 * (16 << 20));
+}
+
+/// An array value: element type id, length, then the elements' bytes.
+fn array(elem_ty: u32, len: u64, elems: &[u8]) -> Vec<u8> {
+    let mut b = elem_ty.to_le_bytes().to_vec();
+    b.extend(len.to_le_bytes());
+    b.extend(elems);
+    b
+}
+
+fn strings(items: &[&str]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for s in items {
+        Gguf::str(&mut b, s);
+    }
+    b
+}
+
+#[test]
+fn skipped_arrays_keep_their_length_and_are_still_checked() {
+    // A tokenizer string array is skipped whatever its length.
+    let tokens = array(8, 3, &strings(&["a", "bc", "def"]));
+    let h = gguf::parse_header(
+        &Gguf::new()
+            .kv_raw("tokenizer.ggml.tokens", 9, &tokens)
+            .bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        h.get("tokenizer.ggml.tokens"),
+        Some(&MetaValue::SkippedArray {
+            elem_type: "string",
+            len: 3
+        })
+    );
+    assert_eq!(h.get("tokenizer.ggml.tokens").unwrap().array_len(), Some(3));
+    // Any array longer than MAX_DECODED_ARRAY_LEN (4,096) is skipped too: 4,097 u32s.
+    let long = array(4, 4097, &[0u8; 4 * 4097]);
+    let h = gguf::parse_header(&Gguf::new().kv_raw("k", 9, &long).bytes()).unwrap();
+    assert_eq!(
+        h.get("k"),
+        Some(&MetaValue::SkippedArray {
+            elem_type: "u32",
+            len: 4097
+        })
+    );
+    // 4,096 are decoded.
+    let short = array(4, 4096, &[0u8; 4 * 4096]);
+    let h = gguf::parse_header(&Gguf::new().kv_raw("k", 9, &short).bytes()).unwrap();
+    assert_eq!(
+        h.get("k").and_then(MetaValue::as_array).map(<[_]>::len),
+        Some(4096)
+    );
+
+    // Skipping checks every string's length: 2 MiB is over the 1 MiB limit. The key is 21 bytes,
+    // so the array starts at 24 + 8 + 21 + 4 = 57, its first string at 57 + 12 = 69 and the
+    // second string's length at 69 + 8 + 1 = 78.
+    let mut bad = array(8, 2, &strings(&["a"]));
+    bad.extend((2u64 << 20).to_le_bytes());
+    gguf_rejects(
+        &Gguf::new().kv_raw("tokenizer.ggml.tokens", 9, &bad).bytes(),
+        &[
+            "metadata string length at byte 78",
+            "over the limit of 1048576",
+        ],
+    );
+    // A bool array's bytes are checked when skipped.
+    gguf_rejects(
+        &Gguf::new()
+            .kv_raw("tokenizer.ggml.flags", 9, &array(7, 3, &[0, 1, 2]))
+            .bytes(),
+        &["bool", "byte 2 is not 0 or 1"],
+    );
+    // Nested arrays are walked, with the depth limit.
+    let inner = array(4, 2, &[0u8; 8]);
+    let outer = array(9, 2, &[inner.clone(), inner].concat());
+    let h = gguf::parse_header(&Gguf::new().kv_raw("tokenizer.x", 9, &outer).bytes()).unwrap();
+    assert_eq!(h.get("tokenizer.x").unwrap().array_len(), Some(2));
+    let mut deep = Vec::new();
+    for _ in 0..6 {
+        deep.extend(array(9, 1, &[]));
+    }
+    deep.extend(array(4, 0, &[]));
+    gguf_rejects(
+        &Gguf::new().kv_raw("tokenizer.x", 9, &deep).bytes(),
+        &["nested deeper"],
+    );
+    // A skipped array cut short asks for more bytes: 3 strings of 8-byte lengths at least.
+    let cut = array(8, 3, &strings(&["a"]));
+    let e = gguf::parse_header(&Gguf::new().kv_raw("tokenizer.ggml.tokens", 9, &cut).bytes())
+        .unwrap_err();
+    assert!(e.bytes_needed().is_some(), "{e}");
+}
+
+#[test]
+fn counts_are_bounded_before_use_and_the_vocabulary_is_the_token_count() {
+    let base = |g: Gguf| {
+        g.kv_str("general.architecture", "llama")
+            .kv_u32("llama.embedding_length", 1024)
+            .kv_u32("llama.attention.head_count", 8)
+            .kv_u32("llama.context_length", 8192)
+    };
+    let spec = |g: Gguf| gguf_spec::to_model_spec(&gguf::parse_header(&g.bytes()).unwrap());
+    // The vocabulary is the skipped token array's length: 3.
+    let tokens = array(8, 3, &strings(&["a", "b", "c"]));
+    let s = spec(base(Gguf::new()).kv_u32("llama.block_count", 2).kv_raw(
+        "tokenizer.ggml.tokens",
+        9,
+        &tokens,
+    ))
+    .unwrap();
+    assert_eq!(s.n_vocab, 3);
+    // Each count over its `limits` bound is refused at its key.
+    for (key, v, limit) in [
+        ("llama.block_count", 1025, "1024"),
+        ("llama.vocab_size", (1 << 23) + 1, "8388608"),
+        ("llama.expert_count", 4097, "4096"),
+        ("llama.attention.head_count_kv", 4097, "4096"),
+    ] {
+        let mut g = base(Gguf::new()).kv_u32(key, v);
+        if key != "llama.block_count" {
+            g = g.kv_u32("llama.block_count", 2);
+        }
+        let e = spec(g).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("`{key}`")) && e.contains(&format!("over the limit of {limit}")),
+            "{key}: {e}"
+        );
+    }
+    // A per-layer kv-head array must have one entry per layer (here 3 for 2 layers).
+    let kv = array(4, 3, &[0u8; 12]);
+    let e = spec(
+        base(Gguf::new())
+            .kv_u32("llama.block_count", 2)
+            .kv_u32("llama.vocab_size", 100)
+            .kv_u32("llama.ssm.conv_kernel", 4)
+            .kv_raw("llama.attention.head_count_kv", 9, &kv),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("`llama.attention.head_count_kv`") && e.contains("3 entries for 2 layers"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -1,8 +1,20 @@
 //! The fuzz targets' entry points (fuzz/fuzz_targets/) fed deterministic pseudo-random bytes and
 //! mutated fixtures on stable Rust: every input must give a result, never a panic, and an accepted
-//! GGUF header must be self-consistent.
+//! GGUF header must be self-consistent. Every input runs under a counting allocator and must stay
+//! below the 256 MiB that the fuzz targets' `-rss_limit_mb=256` allows (fuzz/README.md).
 
 use headroom_formats::{gguf, gguf_spec, hf_config, safetensors, FormatError};
+use headroom_tests::peak_alloc::{peak_bytes, CountingAlloc};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// The fuzz targets' memory limit (`-rss_limit_mb=256`), as a bound on the heap one input may hold.
+const MEMORY_LIMIT: u64 = 256 << 20;
+
+const LAYERS_OOM: &[u8] = include_bytes!("../fixtures/hostile/layers_oom.gguf");
+const SLOW: &[u8] = include_bytes!("../fixtures/hostile/slow.gguf");
 
 const FIXTURES: &[&[u8]] = &[
     include_bytes!("../fixtures/formats/tiny-llama-q4_k_m.gguf"),
@@ -10,6 +22,8 @@ const FIXTURES: &[&[u8]] = &[
     include_bytes!("../fixtures/formats/tiny.safetensors"),
     include_bytes!("../fixtures/formats/bf16-fp8.safetensors"),
     include_bytes!("../fixtures/formats/model.safetensors.index.json"),
+    LAYERS_OOM,
+    SLOW,
 ];
 
 const CONFIG: &str = r#"{"model_type":"qwen3_moe","hidden_size":2048,"num_hidden_layers":48,
@@ -56,10 +70,24 @@ fn hf_config(data: &[u8]) {
     }
 }
 
+/// Runs `f` on one input and fails the test if it held more than `MEMORY_LIMIT` at once.
+fn bounded<T>(data: &[u8], f: impl FnOnce() -> T) -> T {
+    let (out, peak) = peak_bytes(f);
+    assert!(
+        peak < MEMORY_LIMIT,
+        "{peak} bytes allocated at once for a {}-byte input starting {:02x?}",
+        data.len(),
+        &data[..data.len().min(32)]
+    );
+    out
+}
+
 fn all_targets(data: &[u8]) {
-    let _ = gguf_header(data);
-    safetensors_header(data);
-    hf_config(data);
+    bounded(data, || {
+        let _ = gguf_header(data);
+        safetensors_header(data);
+        hf_config(data);
+    });
 }
 
 /// One random edit: overwrite bytes, write a boundary integer, cut, or duplicate a span.
@@ -116,15 +144,50 @@ fn mutated_fixtures_never_panic() {
     for round in 0..3000 {
         let fixture = FIXTURES[round % FIXTURES.len()];
         let data = mutate(&mut rng, fixture);
-        if gguf_header(&data).is_ok() {
+        if bounded(&data, || gguf_header(&data)).is_ok() {
             accepted += 1;
         }
-        safetensors_header(&data);
+        bounded(&data, || safetensors_header(&data));
     }
     // Mutations that miss the structure (a metadata float, a token's text) still parse.
     assert!(accepted > 0);
     for _ in 0..2000 {
         let data = mutate(&mut rng, CONFIG.as_bytes());
-        hf_config(&data);
+        bounded(&data, || hf_config(&data));
     }
+}
+
+/// The two inputs the gguf_header fuzz target found (tests/fixtures/hostile/README.md): 1,266
+/// bytes declaring `gpt-oss.block_count` = 822,083,584. The header itself is well formed; the
+/// model is refused at that key, before anything is sized by it. The bounds below are far from
+/// what a bounded reader needs (a 1,266-byte header decodes into a few KiB) and far below the
+/// 788 MB and 2 s the unbounded reader took.
+#[test]
+fn hostile_inputs_are_refused_at_the_field_quickly() {
+    for (name, data) in [("layers_oom", LAYERS_OOM), ("slow", SLOW)] {
+        let started = Instant::now();
+        let (result, peak) = peak_bytes(|| {
+            let h = gguf::parse_header(data)?;
+            gguf_spec::to_model_spec(&h)
+        });
+        let elapsed = started.elapsed();
+        let e = result.expect_err(name).to_string();
+        assert!(
+            e.contains("`gpt-oss.block_count`") && e.contains("822083584"),
+            "{name}: {e}"
+        );
+        assert!(peak < 1 << 20, "{name}: {peak} bytes allocated at once");
+        assert!(
+            elapsed < Duration::from_millis(200),
+            "{name}: {elapsed:?} to refuse"
+        );
+    }
+}
+
+/// The allocator counts: a 64 MiB buffer shows as at least 64 MiB, so the bounds above can fail.
+#[test]
+fn the_counting_allocator_sees_a_large_allocation() {
+    let (len, peak) = peak_bytes(|| vec![1u8; 64 << 20].len());
+    assert_eq!(len, 64 << 20);
+    assert!(peak >= 64 << 20, "{peak}");
 }

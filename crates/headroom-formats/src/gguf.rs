@@ -9,6 +9,12 @@
 //! The checks follow `gguf_init_from_file_impl` in gguf.cpp: at most 4 dims, no element-count
 //! overflow, rows a whole number of blocks, offsets aligned and tensors packed in order, no
 //! duplicate keys or tensor names, a power-of-two alignment.
+//!
+//! Tokenizer arrays (`tokenizer.*`: tokens, scores, token types, merges) and any array longer
+//! than [`MAX_DECODED_ARRAY_LEN`] are skipped, not decoded: every element's bytes are
+//! bounds-checked and the element count kept ([`MetaValue::SkippedArray`]), which is all the
+//! model needs of them (the vocabulary size is the token count). Decoding a 152K-token vocabulary
+//! into strings is what made a real header slow to read.
 
 use crate::error::FormatError;
 use headroom_core::quant::GgmlType;
@@ -31,8 +37,14 @@ pub const MAX_METADATA_KV: u64 = 1 << 16;
 pub const MAX_TENSORS: u64 = 1 << 20;
 /// Most dimensions of a tensor (GGML_MAX_DIMS).
 pub const MAX_DIMS: u32 = 4;
-/// Memory the decoded metadata may take in all, strings and array elements counted.
-pub const MAX_METADATA_MEMORY: u64 = 1 << 30;
+/// Memory the decoded metadata may take in all, strings and array elements counted (skipped
+/// arrays take none).
+pub const MAX_METADATA_MEMORY: u64 = 64 << 20;
+/// Longest array decoded element by element; longer ones are skipped. Per-layer arrays (at most
+/// `limits::MAX_LAYERS` = 1,024 entries) stay decoded.
+pub const MAX_DECODED_ARRAY_LEN: u64 = 4096;
+/// Key prefix of the arrays always skipped.
+pub const SKIPPED_ARRAY_PREFIX: &str = "tokenizer.";
 
 /// A metadata value, typed as in the file.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +60,12 @@ pub enum MetaValue {
     Str(String),
     /// Elements all of one type (nested arrays included).
     Array(Vec<MetaValue>),
+    /// An array whose elements were checked but not decoded: its element type's GGUF name
+    /// (`string`, `i32`, `array`, ...) and its length.
+    SkippedArray {
+        elem_type: &'static str,
+        len: u64,
+    },
     U64(u64),
     I64(i64),
     F64(f64),
@@ -76,9 +94,19 @@ impl MetaValue {
         }
     }
 
+    /// The decoded elements; `None` for a skipped array too.
     pub fn as_array(&self) -> Option<&[MetaValue]> {
         match self {
             MetaValue::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The element count of an array, decoded or skipped.
+    pub fn array_len(&self) -> Option<u64> {
+        match self {
+            MetaValue::Array(a) => Some(a.len() as u64),
+            MetaValue::SkippedArray { len, .. } => Some(*len),
             _ => None,
         }
     }
@@ -95,7 +123,7 @@ impl MetaValue {
             MetaValue::F32(_) => "f32",
             MetaValue::Bool(_) => "bool",
             MetaValue::Str(_) => "string",
-            MetaValue::Array(_) => "array",
+            MetaValue::Array(_) | MetaValue::SkippedArray { .. } => "array",
             MetaValue::U64(_) => "u64",
             MetaValue::I64(_) => "i64",
             MetaValue::F64(_) => "f64",
@@ -158,6 +186,26 @@ const TYPE_ARRAY: u32 = 9;
 const TYPE_U64: u32 = 10;
 const TYPE_I64: u32 = 11;
 const TYPE_F64: u32 = 12;
+
+/// The GGUF name of a value type id.
+fn type_id_name(ty: u32) -> Option<&'static str> {
+    Some(match ty {
+        TYPE_U8 => "u8",
+        TYPE_I8 => "i8",
+        TYPE_U16 => "u16",
+        TYPE_I16 => "i16",
+        TYPE_U32 => "u32",
+        TYPE_I32 => "i32",
+        TYPE_F32 => "f32",
+        TYPE_BOOL => "bool",
+        TYPE_STRING => "string",
+        TYPE_ARRAY => "array",
+        TYPE_U64 => "u64",
+        TYPE_I64 => "i64",
+        TYPE_F64 => "f64",
+        _ => return None,
+    })
+}
 
 /// Bytes one element of a fixed-size value type takes in the file.
 fn fixed_size(ty: u32) -> Option<u64> {
@@ -263,7 +311,7 @@ impl<'a> Reader<'a> {
             .map_err(|e| self.invalid(what, at, format!("not UTF-8 ({e})")))
     }
 
-    fn value(&mut self, ty: u32, depth: u32) -> Result<MetaValue, FormatError> {
+    fn value(&mut self, ty: u32, depth: u32, skip: bool) -> Result<MetaValue, FormatError> {
         self.charge(VALUE_MEMORY, "metadata value")?;
         let what = "metadata value";
         Ok(match ty {
@@ -297,7 +345,7 @@ impl<'a> Reader<'a> {
                 self.charge(b.len() as u64, "metadata string")?;
                 MetaValue::Str(String::from_utf8_lossy(b).into_owned())
             }
-            TYPE_ARRAY => self.array_value(depth)?,
+            TYPE_ARRAY => self.array_value(depth, skip)?,
             other => {
                 return Err(self.invalid(
                     "metadata value type",
@@ -308,7 +356,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn array_value(&mut self, depth: u32) -> Result<MetaValue, FormatError> {
+    /// An array's element type and length, checked: a known type, a length within
+    /// `MAX_ARRAY_LEN`, and at least that many minimal elements left in the input.
+    fn array_head(&mut self, depth: u32) -> Result<(u32, u64), FormatError> {
         let at = self.offset();
         if depth >= MAX_ARRAY_DEPTH {
             return Err(self.invalid(
@@ -339,14 +389,61 @@ impl<'a> Reader<'a> {
         if len.saturating_mul(min_elem) > left {
             return Err(self.need("metadata array", len.saturating_mul(min_elem)));
         }
+        Ok((elem_ty, len))
+    }
+
+    fn array_value(&mut self, depth: u32, skip: bool) -> Result<MetaValue, FormatError> {
+        let (elem_ty, len) = self.array_head(depth)?;
+        if skip || len > MAX_DECODED_ARRAY_LEN {
+            self.skip_elements(elem_ty, len, depth)?;
+            return Ok(MetaValue::SkippedArray {
+                elem_type: type_id_name(elem_ty).unwrap_or("unknown"),
+                len,
+            });
+        }
         self.charge(len.saturating_mul(VALUE_MEMORY), "metadata array")?;
         let mut items = Vec::with_capacity(len as usize);
         for _ in 0..len {
             // The array's own charge covers the element slots; undo the per-value charge.
             self.memory_left = self.memory_left.saturating_add(VALUE_MEMORY);
-            items.push(self.value(elem_ty, depth + 1)?);
+            items.push(self.value(elem_ty, depth + 1, false)?);
         }
         Ok(MetaValue::Array(items))
+    }
+
+    /// Steps over `len` elements of type `elem_ty` without decoding them, checking each string's
+    /// length and each nested array's head as [`Reader::value`] would; nothing is allocated.
+    fn skip_elements(&mut self, elem_ty: u32, len: u64, depth: u32) -> Result<(), FormatError> {
+        match elem_ty {
+            TYPE_STRING => {
+                for _ in 0..len {
+                    self.string_bytes("metadata string")?;
+                }
+            }
+            TYPE_ARRAY => {
+                for _ in 0..len {
+                    let (ty, n) = self.array_head(depth + 1)?;
+                    self.skip_elements(ty, n, depth + 1)?;
+                }
+            }
+            TYPE_BOOL => {
+                let at = self.offset();
+                let bytes = self.take(len, "metadata array")?;
+                if let Some(i) = bytes.iter().position(|&b| b > 1) {
+                    return Err(self.invalid(
+                        "bool value",
+                        at + i as u64,
+                        format!("byte {} is not 0 or 1", bytes[i]),
+                    ));
+                }
+            }
+            ty => {
+                // array_head checked the type and that the bytes are there.
+                let size = fixed_size(ty).unwrap_or(1);
+                self.take(len.saturating_mul(size), "metadata array")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -399,7 +496,7 @@ pub fn parse_header(prefix: &[u8]) -> Result<GgufHeader, FormatError> {
         let at = r.offset();
         let key = r.strict_string("metadata key")?;
         let ty = r.u32("metadata value type")?;
-        let value = r.value(ty, 0)?;
+        let value = r.value(ty, 0, key.starts_with(SKIPPED_ARRAY_PREFIX))?;
         if !keys.insert(key.clone()) {
             return Err(r.invalid("metadata key", at, format!("duplicate key `{key}`")));
         }

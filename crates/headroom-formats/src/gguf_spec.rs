@@ -1,9 +1,14 @@
 //! A GGUF header's metadata into a `ModelSpec`, reading the keys llama.cpp reads
 //! (gguf-py `gguf/constants.py` `Keys`, `src/llama-model.cpp` `load_hparams`), including the
 //! `ssm.*` keys of hybrid Mamba-2 models.
+//!
+//! Every count is checked against its `headroom_core::model::limits` bound as it is read, before
+//! anything is sized by it: a file that declares 822 million layers is refused at
+//! `block_count`, never given a per-layer table.
 
 use crate::error::FormatError;
 use crate::gguf::{GgufHeader, MetaValue};
+use headroom_core::model::limits::*;
 use headroom_core::model::{Arch, Mla, ModelSpec, Moe, NativeDtype, SlidingWindow, Ssm};
 use headroom_core::quant::GgufMix;
 
@@ -75,6 +80,14 @@ impl Keys<'_> {
             return Ok(None);
         };
         let n = match v {
+            MetaValue::SkippedArray { len, .. } => {
+                return Err(meta_err(
+                    &key,
+                    format!(
+                    "array of {len} entries, more than the {MAX_LAYERS} layers a model may have"
+                ),
+                ))
+            }
             MetaValue::Array(items) => {
                 let mut max = None;
                 for item in items {
@@ -100,9 +113,38 @@ impl Keys<'_> {
             .map_err(|_| meta_err(&key, format!("{n} is too large")))
     }
 
-    fn u32_req(&self, suffix: &str) -> Result<u32, FormatError> {
-        self.u32_opt(suffix)?
+    /// A count or size, refused above `max` (what no real model reaches) before anything is
+    /// sized by it.
+    fn bounded_opt(&self, suffix: &str, max: u32) -> Result<Option<u32>, FormatError> {
+        match self.u32_opt(suffix)? {
+            Some(n) if n > max => Err(meta_err(
+                &self.key(suffix),
+                format!("{n} is over the limit of {max}"),
+            )),
+            n => Ok(n),
+        }
+    }
+
+    fn bounded_req(&self, suffix: &str, max: u32) -> Result<u32, FormatError> {
+        self.bounded_opt(suffix, max)?
             .ok_or_else(|| meta_err(&self.key(suffix), "missing"))
+    }
+
+    /// A per-layer array under `suffix`, when the file has one: it must have one entry per layer.
+    fn per_layer(&self, suffix: &str, n_layer: u32) -> Result<Option<&[MetaValue]>, FormatError> {
+        let key = self.key(suffix);
+        match self.h.get(&key) {
+            Some(MetaValue::Array(items)) if items.len() != n_layer as usize => Err(meta_err(
+                &key,
+                format!("{} entries for {n_layer} layers", items.len()),
+            )),
+            Some(MetaValue::Array(items)) => Ok(Some(items)),
+            Some(MetaValue::SkippedArray { len, .. }) => Err(meta_err(
+                &key,
+                format!("{len} entries for {n_layer} layers"),
+            )),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -126,28 +168,36 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
         "gpt-oss" => Arch::GptOss,
         other => Arch::Other(other.to_string()),
     };
-    let n_layer = k.u32_req("block_count")?;
-    let n_embd = k.u32_req("embedding_length")?;
-    let n_head = k.u32_req("attention.head_count")?;
+    let n_layer = k.bounded_req("block_count", MAX_LAYERS)?;
+    let n_embd = k.bounded_req("embedding_length", MAX_EMBD)?;
+    let n_head = k.bounded_req("attention.head_count", MAX_HEADS)?;
     if n_head == 0 {
         return Err(meta_err(&k.key("attention.head_count"), "must be positive"));
     }
-    let mut n_head_kv = k.u32_opt("attention.head_count_kv")?.unwrap_or(n_head);
+    let mut n_head_kv = k
+        .bounded_opt("attention.head_count_kv", MAX_HEADS)?
+        .unwrap_or(n_head);
     let head_dim = n_embd / n_head;
-    let mut head_dim_k = k.u32_opt("attention.key_length")?.unwrap_or(head_dim);
-    let mut head_dim_v = k.u32_opt("attention.value_length")?.unwrap_or(head_dim);
-    let n_ff = k.u32_opt("feed_forward_length")?.unwrap_or(0);
-    let n_ctx_train = k.u32_req("context_length")?;
+    let mut head_dim_k = k
+        .bounded_opt("attention.key_length", MAX_HEAD_DIM)?
+        .unwrap_or(head_dim);
+    let mut head_dim_v = k
+        .bounded_opt("attention.value_length", MAX_HEAD_DIM)?
+        .unwrap_or(head_dim);
+    let n_ff = k.bounded_opt("feed_forward_length", MAX_FF)?.unwrap_or(0);
+    let n_ctx_train = k.bounded_req("context_length", MAX_CTX)?;
 
-    let mla = match k.u32_opt("attention.kv_lora_rank")? {
+    let mla = match k.bounded_opt("attention.kv_lora_rank", MAX_EMBD)? {
         None => None,
         Some(kv_lora_rank) => {
-            let rope = k.u32_req("rope.dimension_count")?;
+            let rope = k.bounded_req("rope.dimension_count", MAX_HEAD_DIM)?;
             // Files converted since llama.cpp stored MLA absorbed (2025) give the per-head sizes
             // under *_mla and the latent sizes under key_length/value_length.
-            let k_mla = k.u32_opt("attention.key_length_mla")?.unwrap_or(head_dim_k);
+            let k_mla = k
+                .bounded_opt("attention.key_length_mla", MAX_HEAD_DIM)?
+                .unwrap_or(head_dim_k);
             let v_mla = k
-                .u32_opt("attention.value_length_mla")?
+                .bounded_opt("attention.value_length_mla", MAX_HEAD_DIM)?
                 .unwrap_or(head_dim_v);
             let nope = k_mla.checked_sub(rope).ok_or_else(|| {
                 meta_err(
@@ -160,7 +210,9 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
             // The HF config counts one kv head per query head; absorbed files store 1.
             n_head_kv = n_head;
             Some(Mla {
-                q_lora_rank: k.u32_opt("attention.q_lora_rank")?.filter(|&q| q > 0),
+                q_lora_rank: k
+                    .bounded_opt("attention.q_lora_rank", MAX_EMBD)?
+                    .filter(|&q| q > 0),
                 kv_lora_rank,
                 qk_rope_head_dim: rope,
                 qk_nope_head_dim: nope,
@@ -169,12 +221,14 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
         }
     };
 
-    let moe = match k.u32_opt("expert_count")? {
+    let moe = match k.bounded_opt("expert_count", MAX_EXPERTS)? {
         Some(n_expert) if n_expert > 1 => {
-            let expert_ff = k.u32_opt("expert_feed_forward_length")?.unwrap_or(n_ff);
+            let expert_ff = k
+                .bounded_opt("expert_feed_forward_length", MAX_FF)?
+                .unwrap_or(n_ff);
             let shared_ff = match (
-                k.u32_opt("expert_shared_feed_forward_length")?,
-                k.u32_opt("expert_shared_count")?,
+                k.bounded_opt("expert_shared_feed_forward_length", MAX_FF)?,
+                k.bounded_opt("expert_shared_count", MAX_EXPERTS)?,
             ) {
                 (Some(ff), _) => ff,
                 (None, Some(n)) => n.saturating_mul(expert_ff),
@@ -182,20 +236,37 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
             };
             Some(Moe {
                 n_expert,
-                n_expert_used: k.u32_req("expert_used_count")?,
+                n_expert_used: k.bounded_req("expert_used_count", n_expert)?,
                 shared_ff,
                 expert_ff,
-                n_dense_lead: k.u32_opt("leading_dense_block_count")?.unwrap_or(0),
+                n_dense_lead: k
+                    .bounded_opt("leading_dense_block_count", n_layer)?
+                    .unwrap_or(0),
                 expert_bias: arch == Arch::GptOss,
             })
         }
         _ => None,
     };
 
-    let n_vocab = match h.get("tokenizer.ggml.tokens").and_then(MetaValue::as_array) {
-        Some(tokens) => u32::try_from(tokens.len())
-            .map_err(|_| meta_err("tokenizer.ggml.tokens", "too many tokens"))?,
-        None => match k.u32_opt("vocab_size")? {
+    let n_vocab = match h.get("tokenizer.ggml.tokens") {
+        Some(tokens) => {
+            let n = tokens.array_len().ok_or_else(|| {
+                meta_err(
+                    "tokenizer.ggml.tokens",
+                    format!("expected an array, found {}", tokens.type_name()),
+                )
+            })?;
+            match u32::try_from(n) {
+                Ok(n) if n <= MAX_VOCAB => n,
+                _ => {
+                    return Err(meta_err(
+                        "tokenizer.ggml.tokens",
+                        format!("{n} tokens, over the limit of {MAX_VOCAB}"),
+                    ))
+                }
+            }
+        }
+        None => match k.bounded_opt("vocab_size", MAX_VOCAB)? {
             Some(n) => n,
             None => h
                 .tensors
@@ -264,19 +335,19 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
 /// without a per-layer array every layer is. The optional conv bias is there when the file
 /// holds `ssm_conv1d.bias` tensors.
 fn ssm(k: &Keys, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
-    let Some(d_conv) = k.u32_opt("ssm.conv_kernel")? else {
+    let Some(d_conv) = k.bounded_opt("ssm.conv_kernel", MAX_SSM_CONV)? else {
         return Ok(None);
     };
-    let layers = match k.h.get(&k.key("attention.head_count_kv")) {
-        Some(MetaValue::Array(items)) => items.iter().map(|i| i.as_u64() == Some(0)).collect(),
-        _ => vec![true; n_layer as usize],
+    let layers = match k.per_layer("attention.head_count_kv", n_layer)? {
+        Some(items) => items.iter().map(|i| i.as_u64() == Some(0)).collect(),
+        None => vec![true; n_layer as usize],
     };
     Ok(Some(Ssm {
         d_conv,
-        d_inner: k.u32_req("ssm.inner_size")?,
-        d_state: k.u32_req("ssm.state_size")?,
-        n_group: k.u32_req("ssm.group_count")?,
-        n_head: k.u32_req("ssm.time_step_rank")?,
+        d_inner: k.bounded_req("ssm.inner_size", MAX_FF)?,
+        d_state: k.bounded_req("ssm.state_size", MAX_HEAD_DIM)?,
+        n_group: k.bounded_req("ssm.group_count", MAX_FF)?,
+        n_head: k.bounded_req("ssm.time_step_rank", MAX_FF)?,
         conv_bias: k
             .h
             .tensors
@@ -295,7 +366,7 @@ fn sliding_window(
     arch_name: &str,
     n_layer: u32,
 ) -> Result<Option<SlidingWindow>, FormatError> {
-    let window = match k.u32_opt("attention.sliding_window")? {
+    let window = match k.bounded_opt("attention.sliding_window", MAX_CTX)? {
         Some(w) if w > 0 => w,
         _ => return Ok(None),
     };

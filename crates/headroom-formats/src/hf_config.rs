@@ -138,6 +138,16 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
 
     let n_embd = f.u32_req("hidden_size")?;
     let n_layer = f.u32_req("num_hidden_layers")?;
+    // Bounded here, before the per-layer tables below are sized by it.
+    if n_layer > headroom_core::model::limits::MAX_LAYERS {
+        return Err(json_err(
+            "num_hidden_layers",
+            format!(
+                "{n_layer} is over the limit of {}",
+                headroom_core::model::limits::MAX_LAYERS
+            ),
+        ));
+    }
     let n_head = f.u32_req("num_attention_heads")?;
     if n_head == 0 {
         return Err(json_err("num_attention_heads", "must be positive"));
