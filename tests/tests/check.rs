@@ -217,3 +217,52 @@ fn qwen3_8b_3060ti_at_its_measured_rate_is_plausible() {
         causes: &[],
     });
 }
+
+#[test]
+fn qwen3_8b_32k_all_layers_runs_on_windows_by_spilling() {
+    // README worked example: at 32768 tokens Qwen3-8B needs 9.89 GiB of an 8 GiB 3060 Ti with
+    // every layer asked on the GPU (KV 147456 B x 32768 = 4.5 GiB alone), so "it runs with
+    // -ngl 99" is implausible on Linux and reproduced on Windows by the driver's system-memory
+    // fallback, or by a smaller context than the one asked for.
+    run(&Case {
+        source: "README worked example",
+        req: ScenarioRequest {
+            ctx: Some(32768),
+            gpu_layers: Some(99),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::Fits,
+            value: 1.0,
+        },
+        opts: opts(Some(Os::Windows)),
+        verdict: ClaimVerdict::Implausible,
+        bound: None,
+        causes: &[
+            "the Windows driver spilling VRAM to system memory",
+            "a context the user did not set",
+        ],
+    });
+}
+
+#[test]
+fn a_rate_over_prompt_and_answer_together() {
+    // 10 tok/s for Qwen3-8B Q4_K_M on a 3060 Ti is far under its generation band but within the
+    // decode bound (95 tok/s, above): 128 tokens after a prompt of several thousand tokens, timed
+    // together, give such a rate.
+    run(&Case {
+        source: "hand derivation",
+        req: ScenarioRequest {
+            ctx: Some(16384),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::DecodeTokS,
+            value: 10.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((89.0, 100.0)),
+        causes: &["prompt processing inside the measured rate"],
+    });
+}
