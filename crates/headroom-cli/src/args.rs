@@ -42,6 +42,9 @@ pub enum Command {
     Speed(Box<SpeedArgs>),
     /// The catalog models and quantizations that fit a device, best first, with speed and verdict.
     Plan(PlanArgs),
+    /// Judge a claimed or observed number (tok/s, time to first token, VRAM, load time, "it runs"):
+    /// impossible, implausible or plausible, and the settings that would produce it.
+    Check(Box<CheckArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +315,64 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
     /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Claimed or seen generation speed, tokens/s.
+    #[arg(long = "tok-s")]
+    pub tok_s: Option<f64>,
+    /// Claimed or seen prompt speed, tokens/s.
+    #[arg(long = "prompt-tok-s")]
+    pub prompt_tok_s: Option<f64>,
+    /// Claimed or seen time to first token, seconds.
+    #[arg(long)]
+    pub ttft: Option<f64>,
+    /// Accelerator memory in use, GiB (nvidia-smi's MiB / 1024, Task Manager's dedicated GPU memory).
+    #[arg(long = "vram-gb")]
+    pub vram_gb: Option<f64>,
+    /// How much accelerator memory rose, GiB, when the context went from `--from-ctx` to `--ctx`.
+    #[arg(long = "vram-rise-gb")]
+    pub vram_rise_gb: Option<f64>,
+    /// The context before the rise `--vram-rise-gb` reports.
+    #[arg(long = "from-ctx")]
+    pub from_ctx: Option<u32>,
+    /// Claimed or seen load time, seconds.
+    #[arg(long = "load-s")]
+    pub load_s: Option<f64>,
+    /// The claim that it runs at all (yes) or that it does not (no).
+    #[arg(long, value_enum)]
+    pub fits: Option<YesNo>,
+    /// A pasted log or llama-bench output: its speed readings become claims.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// The log's format when it cannot be told from its first lines (see `headroom import`).
+    #[arg(long = "log-format")]
+    pub log_format: Option<String>,
+    /// The prompt the rates were measured over, tokens.
+    #[arg(long, default_value_t = 512)]
+    pub prompt: u32,
+    /// The tokens generated in the measurement.
+    #[arg(long = "gen", default_value_t = 128)]
+    pub gen: u32,
+    /// Tokens already in the KV cache before the prompt.
+    #[arg(long, default_value_t = 0)]
+    pub depth: u32,
+    /// linux, windows, wsl2 or macos (the Windows driver may spill VRAM to system memory).
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Print JSON: `claims[]` with `quantity`, `claimed`, `verdict`, `bound`, `predicted`, `low`,
+    /// `high`, `explanations[]` (`cause`, `setting`, `predicted`).
     #[arg(long)]
     pub json: bool,
 }

@@ -3,6 +3,7 @@
 mod args;
 mod calibrate_cmd;
 mod calibration;
+mod check_cmd;
 mod detect_cmd;
 mod fit_cmd;
 mod free_memory;
@@ -38,6 +39,7 @@ fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Simulate(a) => simulate_cmd::run(a),
         Command::Speed(a) => speed_cmd::run(a),
         Command::Plan(a) => plan_cmd::run(a),
+        Command::Check(a) => check_cmd::run(a),
     }
 }
 

@@ -4,6 +4,7 @@
 //! ("does not fit", "beyond the trained context") are values, not errors.
 #![deny(clippy::disallowed_methods)]
 
+pub mod check;
 pub mod hardware;
 pub mod measure;
 pub mod memory;

@@ -1,0 +1,268 @@
+//! `headroom check` on public claims and field symptoms: every verdict, and the explanations the
+//! settings search finds. Bounds are derived by hand next to each case.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use headroom_core::check::{check, CheckOptions, Claim, ClaimVerdict, Os, Quantity};
+use headroom_core::speed::SpeedQuery;
+use headroom_data::{build, speed_params_for, ScenarioRequest};
+
+struct Case {
+    /// Where the claim or symptom comes from.
+    source: &'static str,
+    req: ScenarioRequest,
+    claim: Claim,
+    opts: CheckOptions,
+    verdict: ClaimVerdict,
+    /// The bound must lie in this range (hand derivation in the case's comment).
+    bound: Option<(f64, f64)>,
+    /// Causes that must be among the explanations.
+    causes: &'static [&'static str],
+}
+
+fn req(model: &str, hardware: &str) -> ScenarioRequest {
+    ScenarioRequest {
+        model: model.into(),
+        hardware: vec![hardware.into()],
+        ..Default::default()
+    }
+}
+
+fn opts(os: Option<Os>) -> CheckOptions {
+    CheckOptions {
+        query: SpeedQuery::default(),
+        os,
+        from_ctx: None,
+    }
+}
+
+/// The one place the tests call the API.
+fn run(c: &Case) {
+    let s = build(&c.req, None).unwrap();
+    let p = speed_params_for(s.runtime.name()).unwrap();
+    let r = check(&s, &[c.claim], p, &c.opts);
+    let got = &r.claims[0];
+    assert_eq!(got.verdict, c.verdict, "{}: {got:#?}", c.source);
+    if let Some((lo, hi)) = c.bound {
+        let b = got.bound.unwrap();
+        assert!(
+            b >= lo && b <= hi,
+            "{}: bound {b} not in [{lo}, {hi}]",
+            c.source
+        );
+        assert!(got.bound_arithmetic.is_some());
+    }
+    for cause in c.causes {
+        assert!(
+            got.explanations.iter().any(|e| e.cause == *cause),
+            "{}: no `{cause}` among {:#?}",
+            c.source,
+            got.explanations
+        );
+    }
+    for e in &got.explanations {
+        assert!(
+            e.low <= c.claim.value && c.claim.value <= e.high,
+            "{}: explanation does not reproduce the claim: {e:#?}",
+            c.source
+        );
+    }
+    if c.verdict != ClaimVerdict::Implausible {
+        assert!(got.explanations.is_empty());
+    }
+}
+
+#[test]
+fn seventy_b_at_300_tok_s_on_a_24_gb_card_is_impossible() {
+    // Issue 12: "a 70B model at 300 tok/s on a 24 GB card".
+    // Bound: RTX 4090 1008 GB/s (NVIDIA spec sheet, data/hardware/rtx-4090). Llama 3.1 70B Q4_K_M
+    // reads about 4.85 bits x 70.6e9 parameters = 42.8 GB per token at most and its non-embedding
+    // share at least (70.6e9 - 128256 x 8192) x 4.5 bits = 39.1 GB; 1008 / 42.8 = 23.6 and
+    // 1008 / 39.1 = 25.8 tok/s.
+    run(&Case {
+        source: "issue 12",
+        req: req("llama-3.1-70b", "rtx-4090"),
+        claim: Claim {
+            quantity: Quantity::DecodeTokS,
+            value: 300.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Impossible,
+        bound: Some((23.6, 25.8)),
+        causes: &[],
+    });
+}
+
+#[test]
+fn four_bit_7b_using_19_gb_is_a_preallocation() {
+    // Issue 12: "a 4-bit 7B model using 19 GB of VRAM". Qwen2.5-7B at Q4_K_M holds about 4.7 GB
+    // of weights, far under 19 GiB; vLLM at --gpu-memory-utilization 0.80 takes
+    // 0.80 x 24 GiB = 19.2 GiB of a 24 GiB RTX 4090 up front.
+    run(&Case {
+        source: "issue 12",
+        req: ScenarioRequest {
+            quant: Some("Q4_K_M".into()),
+            ..req("qwen2.5-7b", "rtx-4090")
+        },
+        claim: Claim {
+            quantity: Quantity::VramGib,
+            value: 19.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Implausible,
+        // the card holds 24 GiB
+        bound: Some((24.0, 24.0)),
+        causes: &["another runtime: vLLM's preallocation"],
+    });
+}
+
+#[test]
+fn qwen3_8b_16k_3060ti_wsl2_at_1_2_tok_s() {
+    // Issue 12: 1.2 tok/s for Qwen3-8B at 16K context on an 8 GB RTX 3060 Ti under Ollama in
+    // WSL2, a long prompt (15000 tokens) and a short answer (20 tokens) timed together.
+    // Bound: 448 GB/s (RTX 3060 Ti spec) / about 4.7 GB of Q4_K_M weights = 95 tok/s, and at
+    // least 448 / 5.0 = 89 tok/s.
+    run(&Case {
+        source: "issue 12",
+        req: ScenarioRequest {
+            ctx: Some(16384),
+            runtime: Some("ollama".into()),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::DecodeTokS,
+            value: 1.2,
+        },
+        opts: CheckOptions {
+            query: SpeedQuery {
+                prompt_tokens: 15000,
+                gen_tokens: 20,
+                depth: 0,
+                batch: 1,
+            },
+            os: Some(Os::Wsl2),
+            from_ctx: None,
+        },
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((89.0, 100.0)),
+        causes: &["the model reloaded per request"],
+    });
+}
+
+#[test]
+fn vram_rose_1_6_gb_where_f16_kv_needs_3_9_gib() {
+    // Issue 12: VRAM rose by 1.6 GB (1.49 GiB) going from 4096 to 32768 tokens, where the f16
+    // KV cache alone needs 36 layers x 8 KV heads x 128 x 2 (K, V) x 2 B = 147456 B per token,
+    // x 28672 more tokens = 3.94 GiB. A q8_0 cache needs 34/64 of it (2.09 GiB) and the 8 GiB
+    // card cannot hold the f16 one with every layer, so layers move to system RAM.
+    run(&Case {
+        source: "issue 12",
+        req: ScenarioRequest {
+            ctx: Some(32768),
+            runtime: Some("ollama".into()),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::VramRiseGib,
+            value: 1.6e9 / 1073741824.0,
+        },
+        opts: CheckOptions {
+            from_ctx: Some(4096),
+            ..opts(Some(Os::Wsl2))
+        },
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((8.0, 8.0)),
+        causes: &["layers in system RAM", "a quantized KV cache"],
+    });
+}
+
+#[test]
+fn seventy_b_runs_on_8_gb_and_16_gb_ram_is_impossible() {
+    // Llama 3.1 70B Q4_K_M weights are over 39 GB (above), more than 8 GiB of VRAM + 16 GiB of
+    // RAM = 24 GiB = 25.8 GB, so it cannot be held without paging from disk.
+    run(&Case {
+        source: "hand derivation",
+        req: ScenarioRequest {
+            ram_gib: Some(16.0),
+            ..req("llama-3.1-70b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::Fits,
+            value: 1.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Impossible,
+        bound: Some((0.0, 0.0)),
+        causes: &[],
+    });
+}
+
+#[test]
+fn qwen3_8b_3060ti_at_its_measured_rate_is_plausible() {
+    // README worked example: a 3060 Ti runs Qwen3-8B Q4_K_M at 16K; the memory needed there,
+    // 4.35 GiB of weights + 2.25 GiB of KV (147456 B x 16384) + buffers, is under 8 GiB, so the
+    // claim that it runs is plausible on Linux.
+    run(&Case {
+        source: "README worked example",
+        req: ScenarioRequest {
+            ctx: Some(16384),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::Fits,
+            value: 1.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Plausible,
+        bound: None,
+        causes: &[],
+    });
+}
+
+#[test]
+fn qwen3_8b_32k_all_layers_runs_on_windows_by_spilling() {
+    // README worked example: at 32768 tokens Qwen3-8B needs 9.89 GiB of an 8 GiB 3060 Ti with
+    // every layer asked on the GPU (KV 147456 B x 32768 = 4.5 GiB alone), so "it runs with
+    // -ngl 99" is implausible on Linux and reproduced on Windows by the driver's system-memory
+    // fallback, or by a smaller context than the one asked for.
+    run(&Case {
+        source: "README worked example",
+        req: ScenarioRequest {
+            ctx: Some(32768),
+            gpu_layers: Some(99),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::Fits,
+            value: 1.0,
+        },
+        opts: opts(Some(Os::Windows)),
+        verdict: ClaimVerdict::Implausible,
+        bound: None,
+        causes: &[
+            "the Windows driver spilling VRAM to system memory",
+            "a context the user did not set",
+        ],
+    });
+}
+
+#[test]
+fn a_rate_over_prompt_and_answer_together() {
+    // 10 tok/s for Qwen3-8B Q4_K_M on a 3060 Ti is far under its generation band but within the
+    // decode bound (95 tok/s, above): 128 tokens after a prompt of several thousand tokens, timed
+    // together, give such a rate.
+    run(&Case {
+        source: "hand derivation",
+        req: ScenarioRequest {
+            ctx: Some(16384),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::DecodeTokS,
+            value: 10.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((89.0, 100.0)),
+        causes: &["prompt processing inside the measured rate"],
+    });
+}
