@@ -67,6 +67,7 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         parallel: a.parallel,
         cpu_moe: a.cpu_moe.then_some(true),
         n_cpu_moe: a.n_cpu_moe,
+        swa_full: a.swa_full.then_some(true),
         gpu_memory_utilization: a.gpu_memory_utilization,
         max_num_seqs: a.max_num_seqs,
         max_num_batched_tokens: a.max_num_batched_tokens,

@@ -80,6 +80,7 @@ pub fn plan(
                 wired_limit: base.wired_limit,
                 runtime: base.runtime.clone(),
                 beyond_trained: base.beyond_trained,
+                notes: base.notes.clone(),
             };
             let v = judge(&s, p, u);
             spare = s.weights;
