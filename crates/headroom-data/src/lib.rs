@@ -236,6 +236,7 @@ mod tests {
         check_hardware("h100-pcie", "h100-pcie", 80.0, false);
         check_hardware("rtx 4060 ti", "rtx-4060-ti-8gb", 8.0, true);
         check_hardware("rtx 4060", "rtx-4060", 8.0, false);
+        check_hardware("m4-pro@48gb", "m4-pro", 48.0, false);
         let cat = catalog().unwrap();
         let pro = cat.resolve_hardware("m4-pro").unwrap();
         let note = pro.memory_note.unwrap();

@@ -219,7 +219,7 @@ fn hnorm(s: &str) -> String {
     for part in s
         .trim()
         .to_ascii_lowercase()
-        .split([' ', '_', '-'])
+        .split([' ', '_', '-', ':', '@'])
         .filter(|p| !p.is_empty())
     {
         if !out.is_empty() {
