@@ -23,6 +23,7 @@ fn scenario(model: &str, quant: &str, device: &str) -> Scenario {
         wired_limit: None,
         runtime: Runtime::LlamaCpp(LlamaCppSettings::default()),
         beyond_trained: false,
+        notes: Vec::new(),
     }
 }
 

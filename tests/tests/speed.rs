@@ -36,6 +36,7 @@ fn scenario(model: &str, quant: Quant, devices: &[&str], ls: LlamaCppSettings) -
         wired_limit: None,
         runtime: Runtime::LlamaCpp(ls),
         beyond_trained: false,
+        notes: Vec::new(),
     }
 }
 
@@ -193,6 +194,7 @@ fn tensor_parallel_halves_the_reads_and_pays_all_reduce() {
             ..Default::default()
         }),
         beyond_trained: false,
+        notes: Vec::new(),
     };
     let r = predict(&s, &one_token(), &bound_only());
     let expect = 1.0 / (7_504_924_672.0 / 3.35e12 + 64.0 * 8192.0 / 450e9);

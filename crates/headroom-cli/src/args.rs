@@ -156,6 +156,9 @@ pub struct ScenarioArgs {
     /// Let the max-context search go beyond the model's trained length.
     #[arg(long)]
     pub beyond_trained: bool,
+    /// llama.cpp `--swa-full`: sliding-window layers keep a cache of the whole context.
+    #[arg(long)]
+    pub swa_full: bool,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,7 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         cpu_moe: a.cpu_moe.then_some(true),
         n_cpu_moe: a.n_cpu_moe,
         repack: a.no_repack.then_some(false),
+        swa_full: a.swa_full.then_some(true),
         gpu_memory_utilization: a.gpu_memory_utilization,
         max_num_seqs: a.max_num_seqs,
         max_num_batched_tokens: a.max_num_batched_tokens,

@@ -11,6 +11,7 @@ mod hardware;
 pub mod llama_bench;
 mod lookup;
 mod models;
+mod names;
 pub mod profile;
 mod quality;
 pub mod request;
@@ -20,7 +21,7 @@ pub use answer::{
     fit_json, fit_json_with, fit_query, speed_placement, speed_report, speed_report_with, Placement,
 };
 pub use hardware::{HardwareEntry, HardwareRecord};
-pub use lookup::LookupError;
+pub use lookup::{HardwareMatch, LookupError, ModelMatch};
 pub use models::{ModelEntry, ModelRecord};
 pub use profile::{parse_profile, ProfileError, MAX_PROFILE_BYTES};
 pub use quality::{parse_quality, quality_table};
@@ -75,12 +76,25 @@ impl Catalog {
         Ok(cat)
     }
 
+    /// A model by id, alias, Hugging Face repo of any variant sharing its shapes, Ollama tag or
+    /// short form.
     pub fn model(&self, query: &str) -> Result<&ModelEntry, LookupError> {
+        lookup::find_model(self, query).map(|m| m.entry)
+    }
+
+    /// `model`, with the weight format and runtime the name states and what was read into it.
+    pub fn resolve_model(&self, query: &str) -> Result<ModelMatch<'_>, LookupError> {
         lookup::find_model(self, query)
     }
 
     /// A device by id or alias; `-NNgb` after a name picks one of its memory options.
     pub fn hardware(&self, query: &str) -> Result<headroom_core::DeviceSpec, LookupError> {
+        lookup::find_hardware(self, query).map(|h| h.spec)
+    }
+
+    /// `hardware`, with the choice an ambiguous name (`h100`, `m4-max`) or a device sold with
+    /// several memory sizes needed, said in notes.
+    pub fn resolve_hardware(&self, query: &str) -> Result<HardwareMatch, LookupError> {
         lookup::find_hardware(self, query)
     }
 }
@@ -115,6 +129,192 @@ mod tests {
         assert_eq!(cat.model("meta-llama-3-8b").unwrap().id(), "llama-3-8b");
         let e = cat.model("qwen3-8").unwrap_err();
         assert!(e.suggestions.iter().any(|s| s == "qwen3-8b"), "{e}");
+    }
+
+    /// One model name as a person types it: the catalog id it must find, the weight format and
+    /// runtime the name states (labels as `Quant::label` prints them).
+    fn check_model(name: &str, id: &str, quant: Option<&str>, runtime: Option<&str>) {
+        let cat = catalog().unwrap();
+        let m = cat
+            .resolve_model(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.entry.id(), id, "{name}");
+        assert_eq!(m.quant.map(|q| q.label()).as_deref(), quant, "{name}");
+        assert_eq!(m.runtime, runtime, "{name}");
+    }
+
+    #[test]
+    fn the_issues_model_names_resolve() {
+        // Instruct and base share a catalog entry (Qwen/Qwen2.5-7B is the file's hf_repo).
+        check_model("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b", None, None);
+        check_model("Qwen/Qwen3-8B-GGUF", "qwen3-8b", None, Some("llama.cpp"));
+        check_model(
+            "mlx-community/Qwen2.5-Coder-32B-Instruct-4bit",
+            "qwen2.5-coder-32b",
+            Some("mlx-4bit-g64"),
+            Some("mlx"),
+        );
+        check_model("qwen3:8b", "qwen3-8b", None, None);
+        check_model(
+            "qwen3:8b-q4_K_M",
+            "qwen3-8b",
+            Some("Q4_K_M"),
+            Some("llama.cpp"),
+        );
+        check_model("llama3-70b", "llama-3-70b", None, None);
+        check_model("llama3.1:8b", "llama-3.1-8b", None, None);
+        check_model("Qwen/Qwen3-8B-FP8", "qwen3-8b", Some("fp8"), Some("vllm"));
+        check_model(
+            "Qwen/Qwen2.5-72B-Instruct-AWQ",
+            "qwen2.5-72b",
+            Some("awq-4bit-g128"),
+            Some("vllm"),
+        );
+        // the base of a catalog entry whose hf_repo is the Instruct one
+        check_model("Qwen/Qwen2.5-72B", "qwen2.5-72b", None, None);
+        check_model(
+            "mlx-community/Meta-Llama-3.1-8B-Instruct-8bit",
+            "llama-3.1-8b",
+            Some("mlx-8bit-g64"),
+            Some("mlx"),
+        );
+        check_model(
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "llama-3.1-8b",
+            None,
+            None,
+        );
+        check_model("google/gemma-3-4b-pt", "gemma-3-4b", None, None);
+        check_model(
+            "bartowski/Qwen2.5-7B-Instruct-GGUF:Q5_K_M",
+            "qwen2.5-7b",
+            Some("Q5_K_M"),
+            Some("llama.cpp"),
+        );
+        check_model(
+            "llama3.1:70b-instruct-q8_0",
+            "llama-3.1-70b",
+            Some("Q8_0"),
+            Some("llama.cpp"),
+        );
+    }
+
+    #[test]
+    fn unknown_model_names_still_get_suggestions() {
+        let cat = catalog().unwrap();
+        let e = cat.resolve_model("Qwen/Qwen3-9B-GGUF").unwrap_err();
+        assert!(e.to_string().contains("did you mean"), "{e}");
+        let e = cat.resolve_model("qwen3-8").unwrap_err();
+        assert!(e.suggestions.iter().any(|s| s == "qwen3-8b"), "{e}");
+        // a distilled model has other shapes and is not its teacher's variant
+        assert!(cat
+            .resolve_model("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B")
+            .is_err());
+    }
+
+    /// One device name: the id it is taken as, its memory in GiB, and whether a choice note is due.
+    fn check_hardware(name: &str, id: &str, gib: f64, ambiguous: bool) {
+        let cat = catalog().unwrap();
+        let h = cat
+            .resolve_hardware(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(h.spec.id, id, "{name}");
+        assert_eq!(h.spec.memory.as_gib(), gib, "{name}");
+        assert_eq!(
+            h.choice_note.is_some(),
+            ambiguous,
+            "{name}: {:?}",
+            h.choice_note
+        );
+    }
+
+    #[test]
+    fn mac_names_with_memory_and_ambiguous_names() {
+        // Apple's options (data/hardware): M3 Max 30c 36/96 GB, 40c 48/64/128 GB; M4 Max 32c 36 GB,
+        // 40c 48/64/128 GB; M4 Pro 24/48/64 GB.
+        check_hardware("m3-max-48gb", "m3-max-40c", 48.0, false);
+        check_hardware("m3-max-36gb", "m3-max-30c", 36.0, false);
+        check_hardware("m4-max-128gb", "m4-max-40c", 128.0, false);
+        check_hardware("mac mini m4 pro 64gb", "m4-pro", 64.0, false);
+        check_hardware("MacBook Pro M4 Max 36GB", "m4-max-32c", 36.0, false);
+        check_hardware("m4-max", "m4-max-40c", 48.0, true);
+        check_hardware("M4 Max", "m4-max-40c", 48.0, true);
+        check_hardware("h100", "h100-sxm", 80.0, true);
+        check_hardware("h100 80gb", "h100-sxm", 80.0, true);
+        check_hardware("h100-pcie", "h100-pcie", 80.0, false);
+        check_hardware("rtx 4060 ti", "rtx-4060-ti-8gb", 8.0, true);
+        check_hardware("rtx 4060", "rtx-4060", 8.0, false);
+        check_hardware("m4-pro@48gb", "m4-pro", 48.0, false);
+        let cat = catalog().unwrap();
+        let pro = cat.resolve_hardware("m4-pro").unwrap();
+        let note = pro.memory_note.unwrap();
+        assert!(
+            note.contains("24 GB") && note.contains("m4-pro-64gb"),
+            "{note}"
+        );
+        let note = cat.resolve_hardware("h100").unwrap().choice_note.unwrap();
+        assert!(note.contains("h100-pcie"), "{note}");
+        let e = cat.resolve_hardware("m4-max-96gb").unwrap_err();
+        assert_eq!(e.kind, "memory option", "{e}");
+    }
+
+    #[test]
+    fn name_choices_reach_the_answers_warnings() {
+        let req = ScenarioRequest {
+            model: "mlx-community/Qwen2.5-Coder-32B-Instruct-4bit".into(),
+            hardware: vec!["m4-max".into()],
+            ..Default::default()
+        };
+        let s = build(&req, None).unwrap();
+        assert_eq!(s.runtime.name(), "mlx");
+        assert_eq!(s.quant, "mlx-4bit-g64");
+        let w = headroom_core::plan::fit(&s).warnings;
+        assert!(w.iter().any(|x| x.contains("m4-max-32c")), "{w:?}");
+        assert!(
+            w.iter()
+                .any(|x| x.contains("Qwen/Qwen2.5-Coder-32B-Instruct")),
+            "{w:?}"
+        );
+        // a flag overrides what the name states
+        let req = ScenarioRequest {
+            model: "Qwen/Qwen3-8B-GGUF".into(),
+            hardware: vec!["rtx-4090".into()],
+            quant: Some("int4".into()),
+            ..Default::default()
+        };
+        let s = build(&req, None).unwrap();
+        assert_eq!(s.runtime.name(), "llama.cpp");
+        assert_eq!(s.quant, "Q4_K_M");
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("`int4` is taken as Q4_K_M")),
+            "{:?}",
+            s.notes
+        );
+        // `--memory` answers the memory choice, so no note about it
+        let req = ScenarioRequest {
+            model: "qwen3-8b".into(),
+            hardware: vec!["m4-pro".into()],
+            memory_gib: Some(48.0),
+            ..Default::default()
+        };
+        assert!(build(&req, None).unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn swa_full_reaches_llama_cpp() {
+        let req = ScenarioRequest {
+            model: "gemma-3-4b".into(),
+            hardware: vec!["rtx-4090".into()],
+            swa_full: Some(true),
+            ..Default::default()
+        };
+        let s = build(&req, None).unwrap();
+        let headroom_core::Runtime::LlamaCpp(ls) = &s.runtime else {
+            panic!("llama.cpp is the default runtime");
+        };
+        assert!(ls.swa_full);
     }
 
     #[test]

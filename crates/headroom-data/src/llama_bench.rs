@@ -181,6 +181,7 @@ pub fn scenario(cat: &Catalog, row: &BenchRow, test: BenchTest) -> Option<Scenar
         wired_limit: None,
         runtime: Runtime::LlamaCpp(settings(row.is_upstream_bench(), test)),
         beyond_trained: true,
+        notes: Vec::new(),
     })
 }
 

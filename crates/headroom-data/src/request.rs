@@ -52,6 +52,8 @@ pub struct ScenarioRequest {
     pub n_cpu_moe: Option<u32>,
     /// llama.cpp's CPU weight repacking (default on; `--no-repack` is `Some(false)`).
     pub repack: Option<bool>,
+    /// llama.cpp `--swa-full`: sliding-window layers keep a full-size cache.
+    pub swa_full: Option<bool>,
     pub gpu_memory_utilization: Option<f64>,
     pub max_num_seqs: Option<u32>,
     pub max_num_batched_tokens: Option<u32>,
@@ -217,7 +219,11 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
     })
 }
 
-fn devices(cat: &Catalog, r: &ScenarioRequest) -> Result<Vec<DeviceSpec>, RequestError> {
+fn devices(
+    cat: &Catalog,
+    r: &ScenarioRequest,
+    notes: &mut Vec<String>,
+) -> Result<Vec<DeviceSpec>, RequestError> {
     let gpus = in_range("gpus", r.gpus, 1, MAX_GPUS)?;
     let mut out = Vec::new();
     if let Some(c) = &r.custom_device {
@@ -267,10 +273,19 @@ fn devices(cat: &Catalog, r: &ScenarioRequest) -> Result<Vec<DeviceSpec>, Reques
         });
     }
     for h in &r.hardware {
-        out.push(
-            cat.hardware(h)
-                .map_err(|e| bad("hardware", e.to_string()))?,
-        );
+        let found = cat
+            .resolve_hardware(h)
+            .map_err(|e| bad("hardware", e.to_string()))?;
+        for n in found
+            .choice_note
+            .into_iter()
+            .chain(found.memory_note.filter(|_| r.memory_gib.is_none()))
+        {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        out.push(found.spec);
     }
     // A CPU profile next to GPUs in the hardware list is their host, as `host` is.
     let mut host = None;
@@ -415,6 +430,7 @@ fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, Re
                 cpu_moe: r.cpu_moe.unwrap_or(false),
                 n_cpu_moe: r.n_cpu_moe.unwrap_or(0),
                 repack: r.repack.unwrap_or(true),
+                swa_full: r.swa_full.unwrap_or(false),
                 ..d
             })
         }
@@ -480,21 +496,45 @@ pub fn build(
     supplied: Option<SuppliedModel>,
 ) -> Result<Scenario, RequestError> {
     let cat = catalog().map_err(|e| bad("catalog", e.to_string()))?;
+    let mut notes = Vec::new();
+    let mut named_quant = None;
+    let mut named_runtime = None;
     let model = match supplied {
         Some(m) => m,
         None => {
-            let e = cat
-                .model(&req.model)
+            let found = cat
+                .resolve_model(&req.model)
                 .map_err(|e| bad("model", e.to_string()))?;
+            notes.extend(found.notes);
+            named_quant = found.quant;
+            named_runtime = found.runtime;
             SuppliedModel {
-                spec: e.spec.clone(),
+                spec: found.entry.spec.clone(),
                 weights: None,
-                native_quant: e.native_quant,
+                native_quant: found.entry.native_quant,
             }
         }
     };
-    let devices = devices(cat, req)?;
-    let runtime = runtime(req, &devices[0])?;
+    let devices = devices(cat, req, &mut notes)?;
+    // What the model's name states is the default; a flag given says otherwise.
+    let runtime = match (&req.runtime, named_runtime) {
+        (None, Some(rt)) => runtime(
+            &ScenarioRequest {
+                runtime: Some(rt.to_string()),
+                ..req.clone()
+            },
+            &devices[0],
+        )?,
+        _ => runtime(req, &devices[0])?,
+    };
+    if let (Some(given), Some(rt)) = (&req.runtime, named_runtime) {
+        if runtime_of(given) != Some(rt) {
+            notes.push(format!(
+                "the model's name is for {rt}; --runtime {given} is used as given"
+            ));
+        }
+    }
+    let named_quant = named_quant.filter(|_| req.quant.is_none());
     if let (Runtime::LlamaCpp(ls), Some(gl)) = (&runtime, req.gpu_layers) {
         if ls.n_gpu_layers.is_some() && gl > model.spec.n_layer + 1 && gl < 99 {
             return Err(bad(
@@ -506,9 +546,10 @@ pub fn build(
     let (weights, quant_label) = match (&req.quant, model.weights) {
         (None, Some((w, label))) => (w, label),
         (q, _) => {
-            let q = match q {
-                Some(s) => Quant::parse(s).map_err(|e| bad("quant", e.to_string()))?,
-                None => default_quant(&runtime, model.native_quant),
+            let q = match (q, named_quant) {
+                (Some(s), _) => parse_quant(s, &runtime, &mut notes)?,
+                (None, Some(q)) => q,
+                (None, None) => default_quant(&runtime, model.native_quant),
             };
             if matches!(runtime, Runtime::Mlx(_))
                 && !matches!(q, Quant::Mlx { .. } | Quant::Float16 | Quant::Float32)
@@ -557,5 +598,73 @@ pub fn build(
             .map(|mb| Bytes(mb.saturating_mul(Bytes::MIB))),
         runtime,
         beyond_trained: req.beyond_trained.unwrap_or(false),
+        notes,
     })
+}
+
+/// The runtime family a `--runtime` name belongs to, as names state runtimes.
+fn runtime_of(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "llama.cpp" | "llamacpp" | "llama-cpp" | "ollama" | "lmstudio" | "lm-studio" => {
+            Some("llama.cpp")
+        }
+        "vllm" => Some("vllm"),
+        "mlx" | "mlx-lm" | "mlx_lm" => Some("mlx"),
+        "transformers" | "hf" => Some("transformers"),
+        _ => None,
+    }
+}
+
+/// A quantization name, or a short form (`int4`, `q4`, `4bit`) taken as the runtime's usual
+/// format of that many bits, with a note saying which.
+fn parse_quant(s: &str, rt: &Runtime, notes: &mut Vec<String>) -> Result<Quant, RequestError> {
+    let err = |e: quant::QuantParseError| bad("quant", e.to_string());
+    let parsed = Quant::parse(s);
+    if parsed.is_ok() {
+        return parsed.map_err(err);
+    }
+    let l = s.trim().to_ascii_lowercase();
+    let bits = l
+        .strip_prefix("int")
+        .or_else(|| l.strip_prefix('q'))
+        .or_else(|| l.strip_suffix("-bit"))
+        .or_else(|| l.strip_suffix("bit"))
+        .and_then(|b| b.parse::<u8>().ok());
+    let Some(bits) = bits else {
+        return parsed.map_err(err);
+    };
+    let q = match (rt, bits) {
+        (Runtime::LlamaCpp(_), b) => {
+            let mix = match b {
+                2 => quant::GgufMix::Q2_K,
+                3 => quant::GgufMix::Q3_K_M,
+                4 => quant::GgufMix::Q4_K_M,
+                5 => quant::GgufMix::Q5_K_M,
+                6 => quant::GgufMix::Q6_K,
+                8 => quant::GgufMix::Q8_0,
+                _ => return parsed.map_err(err),
+            };
+            Quant::Gguf { mix }
+        }
+        (Runtime::Mlx(_), b @ 2..=8) => Quant::Mlx {
+            bits: b,
+            group_size: 64,
+        },
+        (Runtime::Vllm(_) | Runtime::Transformers(_), 4) => Quant::Awq {
+            bits: 4,
+            group_size: 128,
+        },
+        (Runtime::Vllm(_) | Runtime::Transformers(_), 8) => Quant::Gptq {
+            bits: 8,
+            group_size: 128,
+        },
+        _ => return parsed.map_err(err),
+    };
+    notes.push(format!(
+        "quantization `{}` is taken as {} on {}",
+        s.trim(),
+        q.label(),
+        rt.name()
+    ));
+    Ok(q)
 }

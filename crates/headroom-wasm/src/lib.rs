@@ -61,7 +61,7 @@ export interface FitRequest {
   memory_gib?: number; ram_gib?: number; wired_limit_mb?: number;
   runtime?: "llama.cpp" | "ollama" | "lmstudio" | "vllm" | "mlx" | "transformers"; quant?: string;
   ctx?: number; batch?: number; ubatch?: number; cache_type_k?: string; cache_type_v?: string;
-  flash_attn?: boolean; gpu_layers?: number; parallel?: number; cpu_moe?: boolean; n_cpu_moe?: number;
+  flash_attn?: boolean; gpu_layers?: number; parallel?: number; cpu_moe?: boolean; n_cpu_moe?: number; swa_full?: boolean;
   gpu_memory_utilization?: number; max_num_seqs?: number; max_num_batched_tokens?: number;
   kv_cache_dtype?: "auto" | "fp8"; tensor_parallel?: number; attention?: "sdpa" | "eager";
   kv_bits?: number; beyond_trained?: boolean;

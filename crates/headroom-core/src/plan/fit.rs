@@ -265,7 +265,7 @@ pub fn fit(s: &Scenario) -> FitReport {
     let prepared = Prepared::new(s);
     let p = prepared.place(&s.runtime);
     let fits = prepared.judge(&p) >= 0;
-    let mut warnings = Vec::new();
+    let mut warnings = s.notes.clone();
     let mut devices = Vec::new();
     let mut breakdown = Breakdown::default();
     let mut host_breakdown = p.host;

@@ -79,6 +79,10 @@ pub struct Scenario {
     pub runtime: Runtime,
     /// Allow context beyond the model's trained length in max-context searches.
     pub beyond_trained: bool,
+    /// What reading the request's names chose (an ambiguous device, a variant's config, a
+    /// quantization's short form); the answer's warnings start with these.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Scenario {

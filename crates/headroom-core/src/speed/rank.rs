@@ -196,6 +196,7 @@ fn evaluate(
         wired_limit: base.wired_limit,
         runtime: base.runtime.clone(),
         beyond_trained: base.beyond_trained,
+        notes: base.notes.clone(),
     };
     let mut v = judge(&s, cx.params, cx.use_case);
     let offloaded = v.gpu_layers.is_some();

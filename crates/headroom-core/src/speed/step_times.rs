@@ -68,6 +68,7 @@ mod tests {
             wired_limit: None,
             runtime: Runtime::LlamaCpp(LlamaCppSettings::default()),
             beyond_trained: false,
+            notes: Vec::new(),
         };
         let sm = SpeedModel::new(&s, &SpeedParams::default());
         let q = SpeedQuery {

@@ -180,6 +180,7 @@ fn light(s: &Scenario) -> Option<Scenario> {
         wired_limit: s.wired_limit,
         runtime: s.runtime.clone(),
         beyond_trained: s.beyond_trained,
+        notes: s.notes.clone(),
     })
 }
 
