@@ -23,6 +23,7 @@ fn base(device: &str, ram_gib: Option<f64>) -> Scenario {
         wired_limit: None,
         runtime: Runtime::LlamaCpp(LlamaCppSettings::default()),
         beyond_trained: false,
+        notes: Vec::new(),
     }
 }
 
