@@ -22,7 +22,8 @@ pub enum Command {
     Models(ListArgs),
     /// List the built-in hardware.
     Hardware(ListArgs),
-    /// Read a GGUF, safetensors or config.json file (headers only) and describe the model in it.
+    /// Read a GGUF, safetensors or config.json file (headers only) and describe the model in it,
+    /// or every model under a folder.
     Inspect(InspectArgs),
     /// Run a command while its memory and CPU time (and NVML's GPU readings, where present) are
     /// sampled; append one measurement record.
@@ -56,6 +57,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// A model file or folder, or a folder of models (one line per model found).
     pub file: PathBuf,
     #[arg(long)]
     pub json: bool,
@@ -233,6 +235,10 @@ pub struct PlanArgs {
     /// Comma list of quantizations to try (default: Q3_K_M..F16).
     #[arg(long)]
     pub quants: Option<String>,
+    /// Rank the models under this folder instead of the catalog: GGUF files (LM Studio),
+    /// Ollama's `models/`, MLX and safetensors folders, the Hugging Face cache.
+    #[arg(long = "models-dir", value_name = "DIR", conflicts_with = "quants")]
+    pub models_dir: Option<PathBuf>,
     /// How many entries to show.
     #[arg(long, default_value_t = 25)]
     pub top: usize,

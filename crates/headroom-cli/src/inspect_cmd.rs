@@ -27,6 +27,9 @@ struct Inspection {
 
 pub fn run(a: &InspectArgs) -> Result<String> {
     let path = &a.file;
+    if path.is_dir() && !path.join("config.json").is_file() {
+        return folder(path, a.json);
+    }
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".safetensors") {
         let h = model_file::read_safetensors(path)?;
@@ -119,6 +122,81 @@ pub fn run(a: &InspectArgs) -> Result<String> {
         for (k, v) in &out.bytes_by_kind {
             s += &format!("  {k:<12} {:>10.1} MiB\n", *v as f64 / (1u64 << 20) as f64);
         }
+    }
+    Ok(s)
+}
+
+/// One model found under a folder, as `inspect DIR` lists it.
+#[derive(Serialize)]
+struct FoundModel {
+    /// The path under the folder, `org/name` (Hugging Face cache) or `NAME:TAG` (Ollama).
+    name: String,
+    path: String,
+    arch: String,
+    stored_as: Option<String>,
+    params: u64,
+    stored_bytes: Option<u64>,
+    layers: u32,
+    trained_context: u32,
+}
+
+/// `inspect DIR`: one line per model under the folder, then what could not be read.
+fn folder(dir: &std::path::Path, json: bool) -> Result<String> {
+    let (loaded, warnings) = crate::models_dir::load_all(dir)?;
+    let models: Vec<FoundModel> = loaded
+        .into_iter()
+        .map(|l| {
+            let params = match &l.model.weights {
+                Some((w, _)) => w.iter().map(|t| t.n_elements).sum(),
+                None => n_params(&synthesize(&l.model.spec, GgmlType::F16)),
+            };
+            FoundModel {
+                name: l.name,
+                path: l.path.display().to_string(),
+                arch: l.model.spec.arch.name().to_string(),
+                stored_as: l
+                    .model
+                    .weights
+                    .as_ref()
+                    .map(|(_, q)| q.clone())
+                    .or_else(|| l.model.native_quant.map(|q| q.label())),
+                params,
+                stored_bytes: l
+                    .model
+                    .weights
+                    .as_ref()
+                    .map(|(w, _)| w.iter().map(|t| t.bytes).sum()),
+                layers: l.model.spec.n_layer,
+                trained_context: l.model.spec.n_ctx_train,
+            }
+        })
+        .collect();
+    if json {
+        let out = serde_json::json!({ "models": models, "warnings": warnings });
+        return Ok(serde_json::to_string_pretty(&out)? + "\n");
+    }
+    let mut s = String::new();
+    if models.is_empty() {
+        s += &format!("no models found under {}\n", dir.display());
+    }
+    for m in &models {
+        s += &format!(
+            "{}: {} {:.2}B parameters, {}{}, {} layers, trained context {} ({})\n",
+            m.name,
+            m.arch,
+            m.params as f64 / 1e9,
+            m.stored_as.as_deref().unwrap_or("format not stated"),
+            m.stored_bytes.map_or(String::new(), |b| format!(
+                " {:.2} GiB",
+                b as f64 / (1u64 << 30) as f64
+            )),
+            m.layers,
+            m.trained_context,
+            m.path
+        );
+    }
+    for w in &warnings {
+        s += &format!("warning: {w}\n");
     }
     Ok(s)
 }

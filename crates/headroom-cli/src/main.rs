@@ -12,6 +12,7 @@ mod inspect_cmd;
 mod list_cmd;
 mod measure_cmd;
 mod model_file;
+mod models_dir;
 mod plan_cmd;
 mod record_scenario;
 mod render;

@@ -78,6 +78,19 @@ fn shards_beside(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
+/// A GGUF file whatever its name (Ollama's blobs have none).
+pub fn load_gguf(file: &Path) -> Result<SuppliedModel> {
+    let h = read_gguf(file)?;
+    let spec = gguf_spec::to_model_spec(&h).with_context(|| format!("in {}", file.display()))?;
+    let label =
+        gguf_spec::file_type(&h).map_or_else(|| "GGUF".to_string(), |m| m.name().to_string());
+    Ok(SuppliedModel {
+        spec,
+        weights: Some((stored_from_gguf(&h.tensors), label)),
+        native_quant: None,
+    })
+}
+
 pub fn load(path: &Path) -> Result<SuppliedModel> {
     let file = if path.is_dir() {
         path.join("config.json")
@@ -90,16 +103,7 @@ pub fn load(path: &Path) -> Result<SuppliedModel> {
         .unwrap_or_default()
         .to_ascii_lowercase();
     if name.ends_with(".gguf") {
-        let h = read_gguf(&file)?;
-        let spec =
-            gguf_spec::to_model_spec(&h).with_context(|| format!("in {}", file.display()))?;
-        let label =
-            gguf_spec::file_type(&h).map_or_else(|| "GGUF".to_string(), |m| m.name().to_string());
-        return Ok(SuppliedModel {
-            spec,
-            weights: Some((stored_from_gguf(&h.tensors), label)),
-            native_quant: None,
-        });
+        return load_gguf(&file);
     }
     if name.ends_with(".json") {
         let bytes = read_prefix(&file, hf_config::MAX_CONFIG_BYTES as u64 + 1)?;

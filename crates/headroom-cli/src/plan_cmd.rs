@@ -4,8 +4,8 @@
 use crate::args::PlanArgs;
 use crate::render::table;
 use anyhow::{anyhow, Result};
-use headroom_core::quant::Quant;
-use headroom_core::speed::rank::{plan, PlanContext, PlanEntry};
+use headroom_core::quant::{stored_tensors, Quant};
+use headroom_core::speed::rank::{plan, plan_local, LocalModel, PlanContext, PlanEntry};
 use headroom_core::speed::UseCase;
 use headroom_data::ScenarioRequest;
 use std::fmt::Write as _;
@@ -65,13 +65,22 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         use_case: u,
         quality: Some(quality),
     };
-    let mut entries = plan(&models, &quants, &cx);
+    let (mut entries, warnings) = match &a.models_dir {
+        Some(dir) => local(dir, &cx)?,
+        None => (plan(&models, &quants, &cx), Vec::new()),
+    };
     entries.truncate(a.top.max(1));
     if a.json {
+        for w in &warnings {
+            eprintln!("headroom: warning: {w}");
+        }
         return Ok(serde_json::to_string_pretty(&entries)? + "\n");
     }
     let mut out = human(&base.devices, u, &entries);
     notes(&mut out, &base, &entries);
+    for w in &warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     if let Some(pr) = &profile {
         let _ = writeln!(
             out,
@@ -80,6 +89,31 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         );
     }
     Ok(out)
+}
+
+/// The models under `dir`, each at the weights it stores (a config.json alone: its own
+/// quantization, else F16), and what could not be read.
+fn local(dir: &std::path::Path, cx: &PlanContext) -> Result<(Vec<PlanEntry>, Vec<String>)> {
+    let (loaded, warnings) = crate::models_dir::load_all(dir)?;
+    let models = loaded
+        .into_iter()
+        .map(|l| {
+            let (weights, quant) = match l.model.weights {
+                Some(w) => w,
+                None => {
+                    let q = l.model.native_quant.unwrap_or(Quant::Float16);
+                    (stored_tensors(&l.model.spec, &q), q.label())
+                }
+            };
+            LocalModel {
+                id: l.name,
+                spec: l.model.spec,
+                weights,
+                quant,
+            }
+        })
+        .collect();
+    Ok((plan_local(models, cx), warnings))
 }
 
 fn human(devices: &[headroom_core::DeviceSpec], u: UseCase, entries: &[PlanEntry]) -> String {
@@ -95,7 +129,7 @@ fn human(devices: &[headroom_core::DeviceSpec], u: UseCase, entries: &[PlanEntry
             .join(" + ")
     );
     if entries.is_empty() {
-        out.push_str("nothing in the catalog fits\n");
+        out.push_str("nothing fits\n");
         return out;
     }
     let rows: Vec<Vec<String>> = entries

@@ -8,6 +8,7 @@ pub mod gguf_spec;
 pub mod hf_config;
 pub mod hf_weights;
 pub mod import;
+pub mod ollama;
 pub mod safetensors;
 
 pub use error::FormatError;
