@@ -242,6 +242,7 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
                 )
             }],
             gpu_layers: None,
+            n_cpu_moe: None,
         };
     }
     judge_with(s, p, u, true)
