@@ -62,7 +62,16 @@ pub fn run(a: &InspectArgs) -> Result<String> {
                 .join(", ")
         ));
     }
-    let m = model_file::load(path)?;
+    // A GGUF file's header is read once, for both the model and the bytes per tensor type.
+    let gguf = if name.ends_with(".gguf") {
+        Some(model_file::read_gguf(path)?)
+    } else {
+        None
+    };
+    let m = match &gguf {
+        Some(h) => model_file::from_gguf_header(path, h)?,
+        None => model_file::load(path)?,
+    };
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let (params, active, stored_bytes) = match &m.weights {
         Some((w, _)) => {
@@ -83,9 +92,8 @@ pub fn run(a: &InspectArgs) -> Result<String> {
             (n_params(&ts), n_active_params(&m.spec, &ts), None)
         }
     };
-    if name.ends_with(".gguf") {
+    if let Some(h) = &gguf {
         by_kind.clear();
-        let h = model_file::read_gguf(path)?;
         for t in &h.tensors {
             *by_kind.entry(t.ty.name().to_string()).or_default() += t.bytes();
         }

@@ -24,21 +24,39 @@ pub fn read_prefix(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// A GGUF header, reading more of the file only as far as the header says it needs.
+/// The first read of a GGUF file: enough for most headers without their tokenizer arrays; a larger
+/// header is read on as far as the parser says it needs.
+const FIRST_GGUF_READ: u64 = 1 << 20;
+
+/// A GGUF header, reading more of the file only as far as the header says it needs. The file is
+/// opened once and each retry reads only the bytes after those already held.
 pub fn read_gguf(path: &Path) -> Result<GgufHeader> {
-    let size = std::fs::metadata(path)
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = f
+        .metadata()
         .with_context(|| format!("cannot stat {}", path.display()))?
         .len();
-    let mut want = (8u64 << 20).min(size);
+    let mut want = FIRST_GGUF_READ.min(size);
+    let mut bytes: Vec<u8> = Vec::new();
     loop {
-        let bytes = read_prefix(path, want)?;
+        let held = bytes.len() as u64;
+        if want > held {
+            bytes.reserve_exact((want - held) as usize);
+            (&mut f)
+                .take(want - held)
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+        }
         match gguf::parse_header(&bytes) {
             Ok(h) => return Ok(h),
             Err(e) => match e.bytes_needed() {
-                Some(n) if want < size && n > want => {
+                Some(n) if (bytes.len() as u64) < size && n > bytes.len() as u64 => {
                     if n > MAX_GGUF_HEADER_READ {
                         bail!("{}: the GGUF header would need {n} bytes, over the {MAX_GGUF_HEADER_READ}-byte limit", path.display());
                     }
+                    // Twice what is held at least, so a header read piece by piece costs
+                    // O(log) parses.
                     want = n.max(want * 2).min(size);
                 }
                 _ => return Err(anyhow::Error::new(e).context(format!("in {}", path.display()))),
@@ -80,10 +98,14 @@ fn shards_beside(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// A GGUF file whatever its name (Ollama's blobs have none).
 pub fn load_gguf(file: &Path) -> Result<SuppliedModel> {
-    let h = read_gguf(file)?;
-    let spec = gguf_spec::to_model_spec(&h).with_context(|| format!("in {}", file.display()))?;
+    from_gguf_header(file, &read_gguf(file)?)
+}
+
+/// The model a GGUF header describes (`file` names it in errors).
+pub fn from_gguf_header(file: &Path, h: &GgufHeader) -> Result<SuppliedModel> {
+    let spec = gguf_spec::to_model_spec(h).with_context(|| format!("in {}", file.display()))?;
     let label =
-        gguf_spec::file_type(&h).map_or_else(|| "GGUF".to_string(), |m| m.name().to_string());
+        gguf_spec::file_type(h).map_or_else(|| "GGUF".to_string(), |m| m.name().to_string());
     Ok(SuppliedModel {
         spec,
         weights: Some((stored_from_gguf(&h.tensors), label)),
