@@ -199,7 +199,7 @@ def cell_name(model, quant, s):
     return "-".join(parts) + ".log"
 
 
-def memory_cell(model, quant, s, out, threads=2):
+def memory_cell(model, quant, s, out, threads=1):
     cmd = [tool("llama-completion"), "-m", str(gguf(model, quant)), "-c", str(s["ctx"]),
            "-n", "1", "-p", "hello", "-t", str(threads), "-lv", "4", "-no-cnv", "--no-warmup",
            "-fa", s.get("fa", "auto"), "-fit", "off"]
@@ -216,11 +216,15 @@ def memory_cell(model, quant, s, out, threads=2):
     return path, rc, dt
 
 
-def memory(models, grid, out):
+def memory(models, grid, out, rerun=False):
+    """Runs the cells whose raw log is missing (all of them with `rerun`)."""
     for m in models:
         for q, s in memory_cells(grid):
             if not gguf(m, q).exists():
                 log(f"skipping {m} {q}: no file (run prepare)")
+                continue
+            done = out / "raw" / "memory" / cell_name(m, q, s)
+            if not rerun and done.exists() and "compute buffer size" in done.read_text():
                 continue
             path, rc, dt = memory_cell(m, q, s, out)
             log(f"{path.name}: rc {rc}, {dt:.1f} s")
@@ -525,6 +529,7 @@ def main():
     p = sub.add_parser("memory")
     p.add_argument("--models", type=csv_list, default=MODELS)
     p.add_argument("--grid", choices=["full", "smoke"], default="full")
+    p.add_argument("--rerun", action="store_true", help="run cells that already have a raw log")
     p = sub.add_parser("bench")
     p.add_argument("--models", type=csv_list, default=["qwen3-0.6b", "granite-4.0-h-350m"])
     p.add_argument("--quants", type=csv_list, default=["Q4_0"])
@@ -565,7 +570,7 @@ def main():
     if a.cmd == "prepare":
         prepare(a.models, a.quants)
     elif a.cmd == "memory":
-        memory(a.models, a.grid, a.out)
+        memory(a.models, a.grid, a.out, a.rerun)
     elif a.cmd == "bench":
         bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
     elif a.cmd == "batched":
