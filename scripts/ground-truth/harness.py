@@ -107,8 +107,11 @@ def build_name():
     return f"llama-cpp-python-{v}-vendor"
 
 
-def header(cmd, threads):
-    return (f"# harness: build={build_name()} threads={threads} loadavg={loadavg()} "
+def header(cmd, threads, rc=None, la=None):
+    """The first line of every raw file: build, exit status, threads, the load average when the
+    command started and the command."""
+    status = "" if rc is None else f"exit={rc} "
+    return (f"# harness: build={build_name()} {status}threads={threads} loadavg={la or loadavg()} "
             f"nproc={os.cpu_count()} cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
 
 
@@ -119,12 +122,13 @@ def gguf(model, quant):
 def run_trimmed(cmd, out_path, threads, timeout, keep=KEEP):
     """Runs cmd, writes the lines `keep` matches to out_path (with the harness header)."""
     t0 = time.time()
+    la = loadavg()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        errors="replace", timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if keep is None or keep.search(l)]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "w") as f:
-        f.write(header(cmd, threads))
+        f.write(header(cmd, threads, p.returncode, la))
         for l in lines:
             f.write(l + "\n")
     if p.returncode != 0:

@@ -37,9 +37,9 @@ fn the_records_cover_six_architectures() {
         // Every record names the machine and says how loaded it was.
         assert!(r["devices"][0]["name"].is_string(), "{line}");
         assert!(
-            r["notes"]
-                .as_array()
-                .is_some_and(|n| n.iter().any(|x| x.as_str().unwrap().contains("load average"))),
+            r["notes"].as_array().is_some_and(|n| n
+                .iter()
+                .any(|x| x.as_str().unwrap().contains("load average"))),
             "{line}"
         );
         n += 1;
@@ -52,7 +52,12 @@ fn the_records_cover_six_architectures() {
 fn memory_is_within_two_percent_and_kv_exact() {
     let v = validate();
     let mem = &v["memory"];
-    assert_eq!(mem["skipped"].as_array().unwrap().len(), 0, "{}", mem["skipped"]);
+    assert_eq!(
+        mem["skipped"].as_array().unwrap().len(),
+        0,
+        "{}",
+        mem["skipped"]
+    );
     for q in ["weights", "kv_cache", "compute"] {
         let e = mem["quantities"]
             .as_array()
