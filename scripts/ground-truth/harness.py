@@ -267,7 +267,7 @@ def batched(models, quant, out):
     for m in models:
         cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "4096",
                "-b", "2048", "-ub", "512", "-npp", "128", "-ntg", "32", "-npl", "1,2,4,8",
-               "-t", "2", "-fa", "on", "--no-warmup"]
+               "-t", "2", "-fa", "on"]
         path = out / "raw" / "batched" / f"{m}-{quant}.txt"
         keep = re.compile(r"^\|")
         rc, dt = run_trimmed(cmd, path, 2, timeout=1800, keep=keep)
