@@ -25,5 +25,8 @@ cargo build --locked --target wasm32-unknown-unknown -p headroom-core -p headroo
 step "tests"
 cargo test --workspace --locked
 
+step "ground-truth smoke (llama.cpp on one tiny model; build cached in ~/.cache/headroom)"
+scripts/ground-truth/smoke.sh
+
 step "web calculator (wasm facade under Node, the page in headless Chromium, budgets)"
 web/test.sh

@@ -202,6 +202,33 @@ fn llama_cpp_memory_breakdown_both_layouts() {
 }
 
 #[test]
+fn llama_cpp_current_cpu_log_with_the_fit_probe() {
+    // The memory breakdown `common_params_fit` prints before the model loads is a projection:
+    // one record, from the buffers the run allocated.
+    let r = import(
+        ImportFormat::LlamaCppLog,
+        "llama_cpp/harness_cpu_fit_probe.txt",
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    let r = &r[0];
+    assert_eq!(r.model.as_deref(), Some("qwen3-0.6b"));
+    assert_eq!(r.quant.as_deref(), Some("F16"));
+    assert_eq!(r.settings.n_ctx, Some(4096));
+    // `flash_attn = auto`, then `resolve_fused_ops: Flash Attention enabled`.
+    assert_eq!(r.settings.flash_attn, Some(true));
+    let m = |d: &str| r.memory.iter().find(|m| m.device == d).unwrap();
+    assert_eq!(m("CPU_Mapped").weights, mib(1137.0));
+    assert_eq!(m("CPU").kv_cache, mib(448.0));
+    assert_eq!(m("CPU").compute, mib(312.76));
+    // The breakdown's `Host` row (1897 = 1137 + 448 + 312) sums the buffers above: its total is
+    // kept, its parts are not counted a second time.
+    assert_eq!(m("Host").total, mib(1897.0));
+    assert_eq!(m("Host").weights, None);
+    let host = &r.memory_by_slot()[0].1;
+    assert_eq!(host.weights, mib(1137.0));
+}
+
+#[test]
 fn llama_cpp_allocation_failure_marks_the_record() {
     let r = import(ImportFormat::LlamaCppLog, "llama_cpp/ik235_kv_self_oom.txt");
     assert_eq!(r.len(), 1);

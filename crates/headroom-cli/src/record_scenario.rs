@@ -102,13 +102,25 @@ pub fn scenario_of(r: &MeasurementRecord, o: &Overrides) -> Result<Scenario, Str
     let rt = runtime(r).ok_or("no memory model for this runtime")?;
     let model = find_model(r, o)?;
     let hardware = find_hardware(r, o)?;
+    // A CPU profile has no fixed memory size: the record's own device size is the machine's.
+    let memory_gib = o.memory_gib.or_else(|| {
+        let cat = catalog().ok()?;
+        let hw = cat.hardware(&hardware).ok()?;
+        if hw.memory != headroom_core::Bytes::ZERO {
+            return None;
+        }
+        r.devices
+            .iter()
+            .find_map(|d| d.memory_total)
+            .map(|b| b.0 as f64 / f64::from(1u32 << 30))
+    });
     let s = &r.settings;
     let n_gpus = s.n_devices.filter(|n| *n > 1);
     let req = ScenarioRequest {
         model,
         quant: r.quant.clone(),
         hardware: vec![hardware],
-        memory_gib: o.memory_gib,
+        memory_gib,
         gpus: n_gpus,
         runtime: Some(rt.into()),
         ctx: s.n_ctx,

@@ -59,15 +59,21 @@ pub struct KvSettings {
     pub swa_full: bool,
 }
 
-/// Cells a layer holds: the context, or for a sliding-window layer the window per sequence plus
-/// one micro-batch, padded (llama-kv-cache-iswa.cpp: `min(size_base, GGML_PAD(n_swa*n_seq + n_ubatch, n_pad))`).
+/// Cells a layer holds: the context, or for a sliding-window layer the window plus one
+/// micro-batch per sequence, padded. llama.cpp's default KV layout (`kv_unified = false`) gives
+/// each of the `n_seq` sequences its own stream of `n_ctx / n_seq` cells, so a sliding-window layer
+/// holds `n_seq x GGML_PAD(min(n_ctx / n_seq, n_swa + n_ubatch), 256)` cells
+/// (llama-kv-cache-iswa.cpp: `size_swa = GGML_PAD(min(size_base, n_swa*(unified ? n_seq_max : 1)
+/// + n_ubatch), 256)`, one stream per sequence).
 pub fn layer_cells(m: &ModelSpec, il: u32, s: &KvSettings) -> u64 {
     let full = u64::from(s.n_ctx);
     match &m.sliding_window {
         Some(sw) if !s.swa_full && m.is_swa_layer(il) => {
-            let want = u64::from(sw.window) * u64::from(s.n_seq.max(1)) + u64::from(s.n_ubatch);
+            let n_seq = u64::from(s.n_seq.max(1));
+            let per_seq = full / n_seq;
+            let want = (u64::from(sw.window) + u64::from(s.n_ubatch)).min(per_seq);
             let padded = want.div_ceil(u64::from(LLAMA_CPP_CTX_PAD)) * u64::from(LLAMA_CPP_CTX_PAD);
-            padded.min(full)
+            (padded * n_seq).min(full)
         }
         _ => full,
     }
@@ -204,6 +210,13 @@ mod tests {
             ),
             32768
         );
+        // -np 4 at n_ctx 32768: four streams of 8192 cells, each holding pad(1024 + 512, 256) =
+        // 1536 local cells: 4 x 1536 = 6144. Measured on Gemma-3-1B (window 512, 22 of 26 layers
+        // local, 1 KiB per cell per layer) at -c 8192 -np 4: 4 x pad(512 + 512) = 4096 cells,
+        // llama.cpp's 88.00 MiB SWA buffer (tests/fixtures/ground-truth/llama.cpp-cpu/raw/memory/).
+        let s4 = KvSettings { n_seq: 4, ..s };
+        assert_eq!(layer_cells(&m, 0, &s4), 6144);
+        assert_eq!(layer_cells(&m, 5, &s4), 32768);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `llama_context` spellings are read. A new model load (weights after a context) starts a new record.
 
 use super::text::{after, binary_size, numbers, quant_from_ftype, size_with_unit};
-use headroom_core::measure::{DeviceInfo, MeasurementRecord, RunStatus, SourceKind};
+use headroom_core::measure::{DeviceInfo, DeviceSlot, MeasurementRecord, RunStatus, SourceKind};
 use headroom_core::Bytes;
 
 #[derive(Debug, Default)]
@@ -14,6 +14,9 @@ pub struct State {
     cur: Option<MeasurementRecord>,
     in_breakdown: bool,
     kv_self: Option<Bytes>,
+    /// Inside `common_params_fit`'s dry run, whose memory breakdown is a projection printed
+    /// before the model loads, not what the run allocated.
+    in_fit_probe: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -102,6 +105,20 @@ impl State {
     }
 
     fn breakdown_line(&mut self, line: &str, n: u64) -> bool {
+        if line.contains("common_params_fit_impl: getting device memory") {
+            self.in_fit_probe = true;
+            return true;
+        }
+        if self.in_fit_probe {
+            if line.contains("common_params_fit_impl: projected")
+                || line.contains("common_fit_params:")
+                || line.contains("llama_model_loader:")
+            {
+                self.in_fit_probe = false;
+            } else {
+                return line.contains("breakdown");
+            }
+        }
         if line.contains("memory breakdown") {
             self.in_breakdown = true;
             return true;
@@ -145,6 +162,14 @@ impl State {
             _ => return true,
         };
         let r = self.rec(n);
+        // The breakdown's `Host` row sums the host buffers already read from their own lines
+        // (`CPU_Mapped`, `CPU`, `CPU_REPACK`); its parts are taken only when those are absent.
+        let host_buffers_read = label == "Host"
+            && r.memory.iter().any(|m| {
+                m.device != "Host"
+                    && DeviceSlot::from_label(&m.device) == DeviceSlot::Host
+                    && m.sum_of_parts().is_some()
+            });
         if let Some(t) = total.and_then(mib) {
             r.add_device(DeviceInfo {
                 name,
@@ -159,6 +184,9 @@ impl State {
         m.free = free.and_then(mib);
         // `unaccounted` can be negative when other processes free memory; keep it only when not.
         m.unaccounted = unacc.filter(|u| *u >= 0.0).and_then(mib);
+        if host_buffers_read {
+            return true;
+        }
         if m.weights.is_none() {
             m.weights = mib(model);
         }
@@ -208,6 +236,14 @@ impl State {
             }
             if !line.contains("KV self size") {
                 return;
+            }
+        }
+        // `-fa auto` prints `flash_attn = auto` and then what it resolved to.
+        if line.contains("resolve_fused_ops:") || line.contains("llama_context: Flash Attention") {
+            if line.contains("Flash Attention enabled") {
+                self.rec(n).settings.flash_attn = Some(true);
+            } else if line.contains("Flash Attention") && line.contains("disabled") {
+                self.rec(n).settings.flash_attn = Some(false);
             }
         }
         if let Some(t) = after(line, "type_k = '") {

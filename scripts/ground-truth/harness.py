@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+"""The ground-truth harness: runs llama.cpp on random-weight GGUF files of real architectures and
+keeps what it printed, trimmed to the lines `headroom import` reads.
+
+    harness.py prepare  [--models ...] [--quants ...]   write the GGUF files and quantize them
+    harness.py memory   [--models ...] [--grid full|smoke]   buffer sizes over the settings grid
+    harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N]   llama-bench
+    harness.py batched  [--models ...]                 llama-batched-bench
+    harness.py server   [--model M] [--quant Q] [--clients 1,2,4,8] [--requests N]
+    harness.py import                                  raw/ -> records.jsonl (headroom import)
+    harness.py check RECORDS                           validate; fail past the memory tolerance
+    harness.py cell MODEL QUANT [--ctx N] [--ub N] [--ctk T] [--ctv T] [--fa on|off] [--np N]
+                                                       one memory cell, imported and validated
+
+Paths: the llama.cpp build comes from build_llama_cpp.sh (~/.cache/headroom/llama.cpp-<version>),
+GGUF files live in ~/.cache/headroom/gt-models, raw outputs and records in --out (by default
+tests/fixtures/ground-truth/llama.cpp-cpu). Every raw file starts with a `# harness:` line giving
+the command, the thread count and the load average when it ran. Python standard library only;
+the GGUF writer runs in the harness's virtual environment (venv.sh).
+"""
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import re
+import tempfile
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CACHE = Path(os.environ.get("HEADROOM_CACHE", Path.home() / ".cache" / "headroom"))
+MODELS_DIR = CACHE / "gt-models"
+DEFAULT_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama.cpp-cpu"
+SERVER_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama-server-cpu"
+# The CPU profile the records name: these VMs are Sapphire Rapids Xeons (AMX, AVX512-FP16), a part
+# whose platform is 8-channel DDR5-4800 (data/hardware/ddr5-4800-8ch.json). A VM gets a share of it.
+HARDWARE = os.environ.get("HEADROOM_GT_HARDWARE", "ddr5-4800-8ch")
+
+# Six architectures and a hybrid: dense GQA with tied (qwen3, llama 3.2) and untied (tinyllama)
+# embeddings, attention biases (qwen2), sliding windows (gemma3), an MoE (granitemoe) and a
+# Mamba-2 hybrid (granitehybrid).
+MODELS = [
+    "qwen3-0.6b",
+    "llama-3.2-1b",
+    "qwen2.5-0.5b",
+    "tinyllama-1.1b",
+    "gemma-3-1b",
+    "granite-3.1-1b-a400m",
+    "granite-4.0-h-350m",
+]
+QUANTS = ["F16", "Q8_0", "Q4_K_M", "Q4_0"]
+SMOKE_MODEL = "granite-4.0-h-350m"
+
+# What the importers read; everything else is dropped from the raw logs.
+KEEP = re.compile(
+    r"buffer size|memory breakdown|breakdown_print|common_params_fit_impl|common_fit_params|"
+    r"general\.name|file type|file size|llama_context: n_|llama_context: flash_attn|"
+    r"Flash Attention|llama_kv_cache: size|failed to|out of memory|^# harness:|"
+    r"llama_model_loader: loaded meta"
+)
+
+
+def log(msg):
+    sys.stderr.write(f"harness: {msg}\n")
+    sys.stderr.flush()
+
+
+def bin_dir():
+    out = subprocess.run([str(HERE / "build_llama_cpp.sh")], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()
+    return Path(out[-1])
+
+
+def tool(name):
+    b = bin_dir()
+    if name == "llama-completion" and not (b / name).exists():
+        name = "llama-cli"
+    return str(b / name)
+
+
+def loadavg():
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
+
+
+def mem_total_bytes():
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def build_name():
+    v = os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")
+    return f"llama-cpp-python-{v}-vendor"
+
+
+def header(cmd, threads, rc=None, la=None):
+    """The first line of every raw file: build, exit status, threads, the load average when the
+    command started and the command."""
+    status = "" if rc is None else f"exit={rc} "
+    return (f"# harness: build={build_name()} {status}threads={threads} loadavg={la or loadavg()} "
+            f"nproc={os.cpu_count()} cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
+
+
+def gguf(model, quant):
+    return MODELS_DIR / f"{model}-{quant}.gguf"
+
+
+def run_trimmed(cmd, out_path, threads, timeout, keep=KEEP):
+    """Runs cmd, writes the lines `keep` matches to out_path (with the harness header)."""
+    t0 = time.time()
+    la = loadavg()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       errors="replace", timeout=timeout)
+    lines = [l for l in p.stdout.splitlines() if keep is None or keep.search(l)]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_path, "w") as f:
+        f.write(header(cmd, threads, p.returncode, la))
+        for l in lines:
+            f.write(l + "\n")
+    if p.returncode != 0:
+        log(f"{out_path.name}: exit {p.returncode}: {p.stdout.strip().splitlines()[-1:]}")
+    return p.returncode, time.time() - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare
+
+
+def prepare(models, quants):
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    py = CACHE / "venv" / "bin" / "python"
+    if not py.exists():
+        subprocess.run(["bash", "-c", f". {HERE / 'venv.sh'}"], check=True)
+    for m in models:
+        f16 = gguf(m, "F16")
+        if not f16.exists():
+            log(f"writing {f16.name}")
+            subprocess.run([str(py), str(HERE / "write_gguf.py"),
+                            str(REPO / "data" / "models" / f"{m}.json"), str(f16)], check=True,
+                           stdout=subprocess.DEVNULL)
+        for q in quants:
+            if q == "F16" or gguf(m, q).exists():
+                continue
+            log(f"quantizing {m} to {q}")
+            subprocess.run([tool("llama-quantize"), str(f16), str(gguf(m, q)), q, "2"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+
+def memory_cells(grid):
+    """(quant, settings) pairs: the full grid varies one setting at a time around ctx 4096."""
+    if grid == "smoke":
+        return [("Q8_0", dict(ctx=4096, fa="on")), ("Q4_0", dict(ctx=8192, fa="off")),
+                ("Q4_0", dict(ctx=2048, fa="on", ub=256, ctk="q8_0", ctv="q8_0"))]
+    cells = []
+    for q in QUANTS:
+        for fa in ("on", "off"):
+            cells.append((q, dict(ctx=4096, fa=fa)))
+    for ctx in (512, 1024, 2048, 8192, 16384, 32768):
+        for fa in ("on", "off"):
+            cells.append(("Q4_K_M", dict(ctx=ctx, fa=fa)))
+    for ub in (128, 256, 1024):
+        cells.append(("Q4_K_M", dict(ctx=4096, fa="on", ub=ub)))
+    for kv in ("q8_0", "q4_0"):
+        cells.append(("Q4_K_M", dict(ctx=4096, fa="on", ctk=kv, ctv=kv)))
+    for np_ in (2, 4):
+        cells.append(("Q4_K_M", dict(ctx=8192, fa="on", np=np_)))
+    # llama.cpp's default on x86: a repacked copy of the Q4_0/Q4_K/Q8_0 weights for its AVX
+    # kernels, in a CPU_REPACK buffer beside the mapped file. The cells above turn it off (-nr)
+    # so that each buffer is the file's layout; these keep it.
+    for q in ("Q8_0", "Q4_K_M", "Q4_0"):
+        cells.append((q, dict(ctx=4096, fa="on", repack=True)))
+    return cells
+
+
+def cell_name(model, quant, s):
+    parts = [model, quant, f"c{s['ctx']}", f"fa{s.get('fa', 'auto')}"]
+    if s.get("ub"):
+        parts.append(f"ub{s['ub']}")
+    if s.get("ctk"):
+        parts.append(f"k{s['ctk']}")
+    if s.get("np"):
+        parts.append(f"np{s['np']}")
+    if s.get("repack"):
+        parts.append("repack")
+    return "-".join(parts) + ".log"
+
+
+def memory_cell(model, quant, s, out, threads=1):
+    cmd = [tool("llama-completion"), "-m", str(gguf(model, quant)), "-c", str(s["ctx"]),
+           "-n", "1", "-p", "hello", "-t", str(threads), "-lv", "4", "-no-cnv", "--no-warmup",
+           "-fa", s.get("fa", "auto"), "-fit", "off"]
+    if s.get("ub"):
+        cmd += ["-ub", str(s["ub"]), "-b", str(max(2048, s["ub"]))]
+    if s.get("ctk"):
+        cmd += ["-ctk", s["ctk"], "-ctv", s.get("ctv", s["ctk"])]
+    if s.get("np"):
+        cmd += ["-np", str(s["np"])]
+    if not s.get("repack"):
+        cmd += ["-nr"]
+    path = out / "raw" / "memory" / cell_name(model, quant, s)
+    rc, dt = run_trimmed(cmd, path, threads, timeout=600)
+    return path, rc, dt
+
+
+def memory(models, grid, out, rerun=False):
+    """Runs the cells whose raw log is missing (all of them with `rerun`)."""
+    for m in models:
+        for q, s in memory_cells(grid):
+            if not gguf(m, q).exists():
+                log(f"skipping {m} {q}: no file (run prepare)")
+                continue
+            done = out / "raw" / "memory" / cell_name(m, q, s)
+            if not rerun and done.exists() and "compute buffer size" in done.read_text():
+                continue
+            path, rc, dt = memory_cell(m, q, s, out)
+            log(f"{path.name}: rc {rc}, {dt:.1f} s")
+
+
+# ---------------------------------------------------------------------------------------------
+# llama-bench and llama-batched-bench
+
+
+def bench(models, quants, depths, threads, reps, out):
+    for m in models:
+        for q in quants:
+            if not gguf(m, q).exists():
+                continue
+            cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", "256", "-n", "32",
+                   "-d", ",".join(map(str, depths)), "-t", ",".join(map(str, threads)),
+                   "-r", str(reps), "-fa", "1", "-o", "jsonl"]
+            path = out / "raw" / "bench" / f"{m}-{q}.jsonl"
+            t0 = time.time()
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               timeout=3600)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w") as f:
+                f.write(header(cmd, ",".join(map(str, threads))))
+                for line in p.stdout.splitlines():
+                    if line.startswith("{"):
+                        # samples_ns/samples_ts repeat avg and stddev: dropped to keep files small.
+                        r = json.loads(line)
+                        r.pop("samples_ns", None)
+                        r.pop("samples_ts", None)
+                        f.write(json.dumps(r) + "\n")
+            log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s")
+
+
+def batched(models, quant, out):
+    for m in models:
+        cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "4096",
+               "-b", "2048", "-ub", "512", "-npp", "128", "-ntg", "32", "-npl", "1,2,4,8",
+               "-t", "2", "-fa", "on"]
+        path = out / "raw" / "batched" / f"{m}-{quant}.txt"
+        keep = re.compile(r"^\|")
+        rc, dt = run_trimmed(cmd, path, 2, timeout=1800, keep=keep)
+        log(f"{path.name}: rc {rc}, {dt:.0f} s")
+
+
+# ---------------------------------------------------------------------------------------------
+# llama-server under a closed-loop load
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port, proc, timeout=300):
+    t_end = time.time() + timeout
+    while time.time() < t_end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"llama-server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/health")
+            r = c.getresponse()
+            r.read()
+            if r.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("llama-server did not become healthy")
+
+
+PROMPT_WORDS = ("the quick brown fox jumps over the lazy dog while a small cat watches from the "
+                "window and counts the birds on the wire one by one ").split()
+
+
+def prompt_of(n_words, seed):
+    words = [PROMPT_WORDS[(seed * 7 + i) % len(PROMPT_WORDS)] for i in range(n_words)]
+    return " ".join(words)
+
+
+def one_request(port, prompt, n_predict, timeout):
+    """A streamed /completion: (ttft_s, e2e_s, prompt_tokens, gen_tokens)."""
+    body = json.dumps({"prompt": prompt, "n_predict": n_predict, "stream": True,
+                       "ignore_eos": True, "cache_prompt": False, "temperature": 0.0})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.perf_counter()
+    c.request("POST", "/completion", body=body, headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    if r.status != 200:
+        raise RuntimeError(f"HTTP {r.status}: {r.read(500)!r}")
+    ttft = None
+    n_gen = 0
+    prompt_n = None
+    predicted_n = None
+    while True:
+        line = r.readline(1 << 20)
+        if not line:
+            break
+        line = line.strip()
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            break
+        ev = json.loads(payload)
+        if ev.get("content") or ev.get("tokens"):
+            if ttft is None:
+                ttft = time.perf_counter() - t0
+            n_gen += 1
+        if ev.get("stop"):
+            t = ev.get("timings") or {}
+            prompt_n = t.get("prompt_n", ev.get("tokens_evaluated"))
+            predicted_n = t.get("predicted_n", ev.get("tokens_predicted"))
+            break
+    e2e = time.perf_counter() - t0
+    c.close()
+    return ttft, e2e, prompt_n, predicted_n or n_gen
+
+
+def server(model, quant, n_parallel, clients_list, requests_per_client, n_predict, prompt_words,
+           threads, out_dir):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "runs.csv"
+    new = not csv_path.exists()
+    cols = ["model_file", "quant", "n_parallel", "clients", "request", "prompt_tokens",
+            "gen_tokens", "ttft_s", "tpot_s", "e2e_s", "threads", "build", "loadavg"]
+    port = free_port()
+    ctx = 1024 * n_parallel
+    cmd = [tool("llama-server"), "-m", str(gguf(model, quant)), "-np", str(n_parallel),
+           "-c", str(ctx), "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
+           "-fa", "on", "--no-webui", "-lv", "4", "--no-warmup", "-fit", "off"]
+    log_path = out_dir / "raw" / f"server-{model}-{quant}-np{n_parallel}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    raw = open(log_path.with_suffix(".full"), "w")
+    proc = subprocess.Popen(cmd, stdout=raw, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(port, proc)
+        with open(csv_path, "a", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(cols)
+            for clients in clients_list:
+                rows = []
+                lock = threading.Lock()
+                la = loadavg()
+
+                def client(ci):
+                    for k in range(requests_per_client):
+                        req = ci * requests_per_client + k
+                        ttft, e2e, pn, gn = one_request(
+                            port, prompt_of(prompt_words, req), n_predict, timeout=600)
+                        tpot = (e2e - ttft) / (gn - 1) if ttft is not None and gn and gn > 1 \
+                            else None
+                        with lock:
+                            rows.append([f"{model}.json", quant, n_parallel, clients, req, pn, gn,
+                                         f"{ttft:.4f}" if ttft is not None else "",
+                                         f"{tpot:.5f}" if tpot is not None else "",
+                                         f"{e2e:.4f}", threads, build_name(), la])
+
+                ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+                t0 = time.time()
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join(timeout=1800)
+                rows.sort(key=lambda r: r[4])
+                w.writerows(rows)
+                f.flush()
+                log(f"server {model} {quant} np {n_parallel} clients {clients}: "
+                    f"{len(rows)} requests in {time.time() - t0:.0f} s")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raw.close()
+    full = log_path.with_suffix(".full")
+    with open(full, errors="replace") as src, open(log_path, "w") as dst:
+        dst.write(header(cmd, threads))
+        for line in src:
+            if KEEP.search(line):
+                dst.write(line)
+    full.unlink()
+
+
+# ---------------------------------------------------------------------------------------------
+# import
+
+
+def headroom_bin():
+    exe = os.environ.get("HEADROOM")
+    if exe:
+        return [exe]
+    built = REPO / "target" / "debug" / "headroom"
+    if built.exists():
+        return [str(built)]
+    return ["cargo", "run", "-q", "-p", "headroom-cli", "--"]
+
+
+def harness_header(path):
+    with open(path, errors="replace") as f:
+        first = f.readline()
+    if not first.startswith("# harness:"):
+        return {}
+    return dict(kv.split("=", 1) for kv in first[len("# harness:"):].split() if "=" in kv
+                and not kv.startswith("cmd="))
+
+
+def import_raw(out, records_path=None):
+    """Every raw file through `headroom import`, each record given the machine it ran on (the CPU
+    profile and its memory size), the harness's thread count and load average."""
+    records_path = records_path or out / "records.jsonl"
+    mem = mem_total_bytes()
+    n = 0
+    files = sorted(p for p in (out / "raw").rglob("*") if p.is_file()
+                   and p.suffix in (".log", ".jsonl"))
+    with open(records_path, "w") as dst:
+        for p in files:
+            h = harness_header(p)
+            res = subprocess.run(headroom_bin() + ["import", str(p)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, check=True)
+            for line in res.stdout.splitlines():
+                r = json.loads(line)
+                r["source"]["origin"] = str(p.relative_to(out))
+                dev = {"name": HARDWARE}
+                if mem:
+                    dev["memory_total"] = mem
+                r["devices"] = [dev]
+                r.setdefault("backend", "CPU")
+                if h:
+                    note = f"harness: threads {h.get('threads')}, load average {h.get('loadavg')} " \
+                           f"on {h.get('nproc')} cores"
+                    r.setdefault("notes", []).append(note)
+                    if h.get("build"):
+                        r["runtime_version"] = h["build"]
+                dst.write(json.dumps(r, separators=(",", ":")) + "\n")
+                n += 1
+    log(f"{n} records in {records_path}")
+    return records_path
+
+
+# ---------------------------------------------------------------------------------------------
+# check
+
+
+def check(records_path, max_median_pct, min_memory, min_speed):
+    """`headroom validate --json` on the records: fails when import read too little of what
+    llama.cpp printed or memory drifted past tolerance. Returns the failures."""
+    recs = [json.loads(l) for l in open(records_path) if l.strip()]
+    n_mem = sum(1 for r in recs if r.get("memory"))
+    n_speed = sum(1 for r in recs if r.get("speed"))
+    fails = []
+    if n_mem < min_memory:
+        fails.append(f"{n_mem} records with memory readings, expected at least {min_memory}: "
+                     "import no longer reads llama.cpp's buffer lines")
+    if n_speed < min_speed:
+        fails.append(f"{n_speed} records with speed readings, expected at least {min_speed}: "
+                     "import no longer reads llama-bench's output")
+    res = subprocess.run(headroom_bin() + ["validate", "--json", str(records_path)],
+                         stdout=subprocess.PIPE, text=True, check=True)
+    v = json.loads(res.stdout)
+    mem = v["memory"]
+    by_q = {e["quantity"]: e for e in mem["quantities"]}
+    for q in ("weights", "kv_cache", "compute"):
+        e = by_q.get(q)
+        if e is None:
+            fails.append(f"no {q} comparison")
+        elif e["median_abs_pct"] > max_median_pct:
+            fails.append(f"{q}: median |err| {e['median_abs_pct']:.2f}% > {max_median_pct}%")
+        else:
+            log(f"{q}: n {e['n']}, median |err| {e['median_abs_pct']:.2f}%, "
+                f"p90 {e['p90_abs_pct']:.2f}%")
+    for o in mem["observations"]:
+        if o["quantity"] == "kv_cache" and abs(o["predicted"] - o["measured"]) >= 1 << 20:
+            fails.append(f"KV not exact to the MiB: {o['label']}: predicted {o['predicted']:.0f}"
+                         f" B, measured {o['measured']:.0f} B")
+    if mem["skipped"]:
+        fails.append(f"records not predicted: {mem['skipped'][:3]}")
+    for e in v["speed"]["quantities"]:
+        log(f"speed {e['quantity']}: n {e['n']}, median |err| {e['median_abs_pct']:.1f}% "
+            "(reported, not checked: the CPU speed fit is separate)")
+    return fails
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def csv_list(s, conv=str):
+    return [conv(x) for x in s.split(",") if x]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--models", type=csv_list, default=MODELS)
+    p.add_argument("--quants", type=csv_list, default=QUANTS)
+    p = sub.add_parser("memory")
+    p.add_argument("--models", type=csv_list, default=MODELS)
+    p.add_argument("--grid", choices=["full", "smoke"], default="full")
+    p.add_argument("--rerun", action="store_true", help="run cells that already have a raw log")
+    p = sub.add_parser("bench")
+    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b", "granite-4.0-h-350m"])
+    p.add_argument("--quants", type=csv_list, default=["Q4_0"])
+    p.add_argument("--depths", type=lambda s: csv_list(s, int), default=[0, 1024, 4096, 8192])
+    p.add_argument("--threads", type=lambda s: csv_list(s, int), default=[1, 2])
+    p.add_argument("--reps", type=int, default=2)
+    p = sub.add_parser("batched")
+    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b"])
+    p.add_argument("--quant", default="Q4_0")
+    p = sub.add_parser("server")
+    p.add_argument("--model", default="qwen3-0.6b")
+    p.add_argument("--quant", default="Q4_0")
+    p.add_argument("--np", type=int, default=4, dest="n_parallel")
+    p.add_argument("--clients", type=lambda s: csv_list(s, int), default=[1, 2, 4, 8])
+    p.add_argument("--requests", type=int, default=3, help="requests per client")
+    p.add_argument("--n-predict", type=int, default=32)
+    p.add_argument("--prompt-words", type=int, default=96)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--server-out", type=Path, default=SERVER_OUT)
+    sub.add_parser("import")
+    p = sub.add_parser("check")
+    p.add_argument("records", type=Path)
+    p.add_argument("--max-median-pct", type=float, default=2.0)
+    p.add_argument("--min-memory", type=int, default=1)
+    p.add_argument("--min-speed", type=int, default=0)
+    p = sub.add_parser("cell")
+    p.add_argument("model")
+    p.add_argument("quant")
+    p.add_argument("--ctx", type=int, default=4096)
+    p.add_argument("--ub", type=int)
+    p.add_argument("--ctk")
+    p.add_argument("--ctv")
+    p.add_argument("--fa", default="on")
+    p.add_argument("--np", type=int)
+    p.add_argument("--repack", action="store_true", help="keep llama.cpp's repacked weight copy")
+    a = ap.parse_args()
+
+    if a.cmd == "prepare":
+        prepare(a.models, a.quants)
+    elif a.cmd == "memory":
+        memory(a.models, a.grid, a.out, a.rerun)
+    elif a.cmd == "bench":
+        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
+    elif a.cmd == "batched":
+        batched(a.models, a.quant, a.out)
+    elif a.cmd == "server":
+        server(a.model, a.quant, a.n_parallel, a.clients, a.requests, a.n_predict,
+               a.prompt_words, a.threads, a.server_out)
+    elif a.cmd == "import":
+        import_raw(a.out)
+    elif a.cmd == "check":
+        fails = check(a.records, a.max_median_pct, a.min_memory, a.min_speed)
+        for f in fails:
+            log(f"FAIL {f}")
+        sys.exit(1 if fails else 0)
+    elif a.cmd == "cell":
+        prepare([a.model], [a.quant])
+        s = dict(ctx=a.ctx, fa=a.fa, ub=a.ub, ctk=a.ctk, ctv=a.ctv or a.ctk, np=a.np,
+                 repack=a.repack or None)
+        s = {k: v for k, v in s.items() if v is not None}
+        tmp = Path(tempfile.mkdtemp(prefix="headroom-cell-"))
+        path, rc, _ = memory_cell(a.model, a.quant, s, tmp)
+        recs = import_raw(tmp, tmp / "records.jsonl")
+        subprocess.run(headroom_bin() + ["validate", str(recs)], check=False)
+        print(f"raw output: {path}\nrecords: {recs}")
+
+
+if __name__ == "__main__":
+    main()
