@@ -92,12 +92,17 @@ pub fn run(a: &FitArgs) -> Result<String> {
         num(Some(speed.decode_tok_s_high), 1),
         num(speed.ttft_s, 2),
     );
-    let _ = writeln!(
-        text,
-        "energy: {} J/token, {} tokens/J",
-        num(speed.joules_per_token, 2),
-        num(speed.tokens_per_joule, 2)
-    );
+    match (speed.joules_per_token, speed.tokens_per_joule) {
+        (Some(j), Some(t)) => {
+            let _ = writeln!(text, "energy: {j:.2} J/token, {t:.2} tokens/J");
+        }
+        _ => {
+            let _ = writeln!(
+                text,
+                "energy: unknown (no published power figure for this device; `headroom speed --power-w W` takes a measured one)"
+            );
+        }
+    }
     for v in &speed.verdicts {
         let why = if v.reasons.is_empty() {
             String::new()
