@@ -31,10 +31,17 @@ wasm-bindgen --target nodejs --out-dir web/pkg-node "$wasm"
 echo '{ "type": "commonjs" }' > web/pkg-node/package.json
 # wasm-opt before binaryen 116 mangles the reference-types table wasm-bindgen emits (the page then
 # fails with "WebAssembly.Table.set(): Argument 1 is invalid"), so older ones are not used.
+# Debian's binaryen is older than that, so the one pinned in web/package.json (npm) is used
+# when no newer wasm-opt is on the PATH.
+wasm_opt=wasm-opt
 opt_version=$(wasm-opt --version 2>/dev/null | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p' || true)
+if { [ -z "$opt_version" ] || [ "$opt_version" -lt 116 ]; } && [ -x web/node_modules/.bin/wasm-opt ]; then
+  wasm_opt=web/node_modules/.bin/wasm-opt
+  opt_version=$("$wasm_opt" --version 2>/dev/null | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p' || true)
+fi
 if [ -n "$opt_version" ] && [ "$opt_version" -ge 116 ]; then
   for f in web/pkg/headroom_wasm_bg.wasm web/pkg-node/headroom_wasm_bg.wasm; do
-    wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    "$wasm_opt" -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue "$f" -o "$f.opt"
     mv "$f.opt" "$f"
   done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web calculator's tests, from a fresh machine: installs what is missing (the wasm32 target,
-# wasm-bindgen-cli pinned to the crate's version, Debian's chromium, playwright-core from
-# package-lock.json), builds the wasm and the CLI, then runs
+# wasm-bindgen-cli pinned to the crate's version, Debian's chromium, playwright-core and
+# binaryen's wasm-opt from package-lock.json), builds the wasm and the CLI, then runs
 #   1. the facade test under Node (hostile inputs included),
 #   2. the browser test in headless Chromium (page numbers = `headroom fit --json`),
 #   3. the budget measurements (fails when over budget).
@@ -22,7 +22,7 @@ if [ ! -x "$CHROMIUM" ]; then
   as_root apt-get update -qq && as_root apt-get install -y -qq chromium \
     || { echo "web/test.sh: cannot install chromium; set CHROMIUM to a Chromium binary" >&2; exit 1; }
 fi
-if [ ! -d web/node_modules/playwright-core ]; then
+if [ ! -d web/node_modules/playwright-core ] || [ ! -d web/node_modules/binaryen ]; then
   (cd web && npm ci --no-audit --no-fund)
 fi
 

@@ -156,7 +156,16 @@ const VERDICT_LABELS = { usable: 'usable', runs_but_slow: 'runs but slow', does_
 
 /** The speed the page shows equals the CLI's `speed` object: each number, its band, and every verdict. */
 function sameSpeed(page, sp, label) {
-  assert.ok(sp, `${label}: the CLI gives no speed`);
+  if (sp === null) {
+    // nothing fits, not even an offload: the CLI gives no speed, and the page shows none
+    assert.equal(page['speed.query'].text, 'none: these settings do not fit', `${label}: speed.query`);
+    for (const f of ['speed.prefill_tok_s', 'speed.decode_tok_s', 'speed.ttft_s', 'speed.load_s']) {
+      assert.equal(page[f].value, 'null', `${label}: ${f} is ${page[f].value} where the CLI gives no speed`);
+      assert.equal(page[f].text, '–', `${label}: ${f} as shown`);
+    }
+    return;
+  }
+  assert.ok(sp, `${label}: the CLI gives no speed object`);
   // numbers to the last few bits (same-answer.mjs says why), text exactly
   const num = (shown, want, what) => {
     const v = shown === 'null' ? null : Number(shown);

@@ -110,10 +110,15 @@ test('custom hardware, several GPUs and each runtime answer', () => {
   assert.ok(vllm.kv_capacity.kv_tokens > 0);
 });
 
-/** The speed object is whole: each number inside its band, under the physical bound, a verdict per use case. */
-function speedIsWhole(sp, label) {
+/**
+ * The speed object is whole: llama-bench's pp512/tg128 query at the context set (the rest of the
+ * context already cached), each number inside its band, under the physical bound, a verdict per use case.
+ */
+function speedIsWhole(sp, label, nCtx) {
   assert.ok(sp, `${label}: no speed`);
-  assert.deepEqual(sp.query, { prompt_tokens: 512, gen_tokens: 128, depth: 0, batch: 1 }, label);
+  const { depth, ...query } = sp.query;
+  assert.deepEqual(query, { prompt_tokens: 512, gen_tokens: 128, batch: 1 }, label);
+  assert.ok(depth >= 0 && depth + 512 + 128 <= nCtx, `${label}: depth ${depth} at context ${nCtx}`);
   assert.ok(sp.decode_tok_s > 0 && Number.isFinite(sp.decode_tok_s), `${label}: decode ${sp.decode_tok_s}`);
   assert.ok(sp.decode_tok_s_low <= sp.decode_tok_s && sp.decode_tok_s <= sp.decode_tok_s_high, `${label}: decode band`);
   assert.ok(sp.decode_tok_s <= sp.decode_bound_tok_s * (1 + 1e-9), `${label}: decode over the bandwidth bound`);
@@ -130,7 +135,10 @@ function speedIsWhole(sp, label) {
 
 test('the answer carries speed at llama-bench\'s default query, with bands and verdicts', () => {
   const r = core.fit(base);
-  speedIsWhole(r.speed, 'qwen3-8b on rtx-3060-ti');
+  speedIsWhole(r.speed, 'qwen3-8b on rtx-3060-ti', r.n_ctx);
+  // the default 4096-token context: 4096 - 512 - 128 = 3456 tokens cached before the prompt
+  assert.equal(r.n_ctx, 4096);
+  assert.equal(r.speed.query.depth, 3456);
   // evaluate, which the page calls, gives the same answer as fit
   assert.deepEqual(core.evaluate(base, 8).result, r);
   // a model with about nine times the weights generates more slowly on the same card
@@ -143,7 +151,8 @@ test('the answer carries speed at llama-bench\'s default query, with bands and v
   assert.ok(over.speed.warnings.some((w) => /do not fit/.test(w)), over.speed.warnings.join(' | '));
   for (const runtime of ['vllm', 'mlx', 'transformers']) {
     const hw = runtime === 'mlx' ? ['m4-max-40c'] : ['h100-sxm'];
-    speedIsWhole(core.fit({ ...base, hardware: hw, runtime }).speed, runtime);
+    const a = core.fit({ ...base, hardware: hw, runtime });
+    speedIsWhole(a.speed, runtime, a.n_ctx);
   }
 });
 
