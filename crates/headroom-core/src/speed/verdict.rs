@@ -144,6 +144,23 @@ pub struct Verdict {
     pub n_cpu_moe: Option<u32>,
 }
 
+impl Verdict {
+    /// "Does not fit" for `use_case`: no speeds, with why and what would change it.
+    fn does_not_fit(use_case: UseCase, reasons: Vec<String>, suggestions: Vec<String>) -> Self {
+        Verdict {
+            use_case,
+            verdict: VerdictKind::DoesNotFit,
+            decode_tok_s: None,
+            prefill_tok_s: None,
+            ttft_s: None,
+            reasons,
+            suggestions,
+            gpu_layers: None,
+            n_cpu_moe: None,
+        }
+    }
+}
+
 /// The scenario as the use case runs it: its context, and its sequences for a batch.
 pub fn scenario_for(s: &Scenario, u: UseCase) -> Scenario {
     let p = u.profile();
@@ -219,17 +236,13 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
         let t = scenario_for(probe.as_ref().unwrap_or(s), u);
         let on_device = fit(&t).fits;
         let offloaded = !on_device && offload_plan(&t).is_some_and(|o| o.host_fits != Some(false));
-        return Verdict {
-            use_case: u,
-            verdict: VerdictKind::DoesNotFit,
-            decode_tok_s: None,
-            prefill_tok_s: None,
-            ttft_s: None,
-            reasons: vec![format!(
+        return Verdict::does_not_fit(
+            u,
+            vec![format!(
                 "the context is {ctx} tokens per sequence, below the {} this use needs",
                 prof.context
             )],
-            suggestions: vec![if on_device {
+            vec![if on_device {
                 format!("--ctx {} fits", prof.context)
             } else if offloaded {
                 format!(
@@ -242,9 +255,7 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
                     prof.context
                 )
             }],
-            gpu_layers: None,
-            n_cpu_moe: None,
-        };
+        );
     }
     judge_with(s, p, u, true)
 }
@@ -303,17 +314,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
                     }
                 ));
                 suggestions.extend(fit_suggestions(&t));
-                return Verdict {
-                    use_case: u,
-                    verdict: VerdictKind::DoesNotFit,
-                    decode_tok_s: None,
-                    prefill_tok_s: None,
-                    ttft_s: None,
-                    reasons,
-                    suggestions,
-                    gpu_layers: None,
-                    n_cpu_moe: None,
-                };
+                return Verdict::does_not_fit(u, reasons, suggestions);
             }
         }
     }
