@@ -80,6 +80,9 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         attention: a.attention.clone(),
         kv_bits: a.kv_bits,
         beyond_trained: a.beyond_trained.then_some(true),
+        mmproj: a.mmproj.then_some(true),
+        mmproj_type: a.mmproj_type.clone(),
+        mmproj_offload: a.no_mmproj_offload.then_some(false),
     })
 }
 

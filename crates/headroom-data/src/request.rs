@@ -5,6 +5,7 @@ use crate::{catalog, Catalog};
 use headroom_core::hardware::{Backend, DeviceKind, DeviceSpec};
 use headroom_core::memory::llama_cpp::LlamaCppSettings;
 use headroom_core::memory::mlx::MlxSettings;
+use headroom_core::memory::projector::{self, ProjectorSettings, VisionTower};
 use headroom_core::memory::transformers::{Attention, TransformersSettings};
 use headroom_core::memory::vllm::VllmSettings;
 use headroom_core::quant::{self, GgmlType, Quant, StoredTensor};
@@ -66,6 +67,12 @@ pub struct ScenarioRequest {
     pub kv_bits: Option<u8>,
     /// Let max-context searches go past the trained length.
     pub beyond_trained: Option<bool>,
+    /// llama.cpp `--mmproj`: a vision-language model's projector is loaded too.
+    pub mmproj: Option<bool>,
+    /// The mmproj file's type: `f16` (the converter's default), `q8_0`, `bf16` or `f32`.
+    pub mmproj_type: Option<String>,
+    /// `--mmproj-offload` (default on) or `--no-mmproj-offload` (the projector on the CPU).
+    pub mmproj_offload: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -499,6 +506,7 @@ pub fn build(
     let mut notes = Vec::new();
     let mut named_quant = None;
     let mut named_runtime = None;
+    let mut vision = None;
     let model = match supplied {
         Some(m) => m,
         None => {
@@ -508,6 +516,7 @@ pub fn build(
             notes.extend(found.notes);
             named_quant = found.quant;
             named_runtime = found.runtime;
+            vision = found.entry.vision.clone();
             SuppliedModel {
                 spec: found.entry.spec.clone(),
                 weights: None,
@@ -517,7 +526,7 @@ pub fn build(
     };
     let devices = devices(cat, req, &mut notes)?;
     // What the model's name states is the default; a flag given says otherwise.
-    let runtime = match (&req.runtime, named_runtime) {
+    let mut runtime = match (&req.runtime, named_runtime) {
         (None, Some(rt)) => runtime(
             &ScenarioRequest {
                 runtime: Some(rt.to_string()),
@@ -535,6 +544,10 @@ pub fn build(
         }
     }
     let named_quant = named_quant.filter(|_| req.quant.is_none());
+    let mmproj = projector(req, &runtime, vision.as_ref(), &model.spec.name, &mut notes)?;
+    if let Runtime::LlamaCpp(ls) = &mut runtime {
+        ls.mmproj = mmproj;
+    }
     if let (Runtime::LlamaCpp(ls), Some(gl)) = (&runtime, req.gpu_layers) {
         if ls.n_gpu_layers.is_some() && gl > model.spec.n_layer + 1 && gl < 99 {
             return Err(bad(
@@ -600,6 +613,71 @@ pub fn build(
         beyond_trained: req.beyond_trained.unwrap_or(false),
         notes,
     })
+}
+
+/// `--mmproj`, `--mmproj-type` and `--no-mmproj-offload`: the projector llama.cpp loads beside a
+/// vision-language model. Off unless asked for, as llama.cpp loads none without `--mmproj`; a
+/// vision-language model without it gets a note saying what it would add.
+fn projector(
+    req: &ScenarioRequest,
+    runtime: &Runtime,
+    vision: Option<&VisionTower>,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<ProjectorSettings>, RequestError> {
+    let file_type = match req
+        .mmproj_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("f16") => GgmlType::F16,
+        Some("q8_0") => GgmlType::Q8_0,
+        Some("bf16") => GgmlType::BF16,
+        Some("f32") => GgmlType::F32,
+        Some(o) => {
+            return Err(bad(
+                "mmproj_type",
+                format!("`{o}` is not an mmproj type (f16, q8_0, bf16, f32)"),
+            ))
+        }
+    };
+    let asked = req.mmproj.unwrap_or(false);
+    if !asked {
+        if req.mmproj_type.is_some() || req.mmproj_offload.is_some() {
+            return Err(bad(
+                "mmproj",
+                "--mmproj-type and --no-mmproj-offload apply with --mmproj",
+            ));
+        }
+        if let (Some(t), Runtime::LlamaCpp(_)) = (vision, runtime) {
+            let bytes = projector::weight_bytes(t, file_type) + projector::compute_buffer(t);
+            notes.push(format!(
+                "{name} is a vision-language model: `--mmproj` adds its projector ({bytes} at F16 with its compute buffer)"
+            ));
+        }
+        return Ok(None);
+    }
+    if !matches!(runtime, Runtime::LlamaCpp(_)) {
+        return Err(bad(
+            "mmproj",
+            format!(
+                "--mmproj is llama.cpp's projector; the {} memory model has none",
+                runtime.name()
+            ),
+        ));
+    }
+    let Some(tower) = vision else {
+        return Err(bad(
+            "mmproj",
+            format!("{name} has no vision tower in the catalog (the catalog vision-language models: gemma-3-12b, gemma-3-27b)"),
+        ));
+    };
+    Ok(Some(ProjectorSettings {
+        tower: tower.clone(),
+        file_type,
+        offload: req.mmproj_offload.unwrap_or(true),
+    }))
 }
 
 /// The runtime family a `--runtime` name belongs to, as names state runtimes.

@@ -117,6 +117,7 @@ impl CalibrationProfile {
             compute: corrected(m, Quantity::Compute, b.compute),
             output: corrected(m, Quantity::Output, b.output),
             overhead: corrected(m, Quantity::Overhead, b.overhead),
+            projector: b.projector,
         };
         let mut out = r.clone();
         let mut total = Breakdown::default();
@@ -236,6 +237,7 @@ mod tests {
             compute: Bytes(100),
             output: Bytes(10),
             overhead: Bytes(0),
+            projector: Bytes(0),
         };
         FitReport {
             model: "m".into(),

@@ -6,6 +6,7 @@ pub mod kv_cache;
 pub mod llama_cpp;
 pub mod mlx;
 pub mod overhead;
+pub mod projector;
 pub mod recurrent_state;
 pub mod transformers;
 pub mod vllm;
@@ -24,11 +25,14 @@ pub struct Breakdown {
     pub output: Bytes,
     /// Backend context and runtime overhead.
     pub overhead: Bytes,
+    /// A vision-language model's projector (`mmproj`): its weights and clip compute buffer.
+    #[serde(default, skip_serializing_if = "Bytes::is_zero")]
+    pub projector: Bytes,
 }
 
 impl Breakdown {
     pub fn total(&self) -> Bytes {
-        self.weights + self.kv_cache + self.compute + self.output + self.overhead
+        self.weights + self.kv_cache + self.compute + self.output + self.overhead + self.projector
     }
 
     pub fn add(&mut self, other: &Breakdown) {
@@ -37,5 +41,6 @@ impl Breakdown {
         self.compute += other.compute;
         self.output += other.output;
         self.overhead += other.overhead;
+        self.projector += other.projector;
     }
 }
