@@ -1,25 +1,9 @@
 //! `headroom speed`, `headroom plan` and the `speed` object of `fit --json`, end to end.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
 
-fn headroom(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let (code, out, err) = headroom(args);
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap()
-}
+use common::{headroom, json};
 
 fn assert_band(v: &serde_json::Value, key: &str) {
     let x = v[key]
