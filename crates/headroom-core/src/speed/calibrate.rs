@@ -246,7 +246,7 @@ pub fn calibrate_speed(base: &SpeedParams, obs: &[Observation]) -> SpeedCalibrat
             let (x, f, sd) = fit_phase(base, &key, &rows);
             match phase {
                 Phase::Decode => {
-                    g.decode = Some(DecodeParams::from_array([x[0], x[1], x[2], x[3]]));
+                    g.decode = Some(DecodeParams::from_array([x[0], x[1], x[2], x[3], x[4]]));
                     g.n_decode = rows.len();
                     g.decode_rel_sd = sd;
                 }

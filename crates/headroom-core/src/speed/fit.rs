@@ -63,7 +63,7 @@ pub struct Observation {
     pub family: String,
     pub quant: QuantClass,
     pub phase: Phase,
-    /// Features the time is linear in (3 for decode, 2 for prefill).
+    /// Features the time is linear in (`DECODE_N` for decode, `PREFILL_N` for prefill).
     pub features: Vec<f64>,
     /// The physical bound on the time (no prediction is faster).
     pub bound_s: f64,
@@ -121,7 +121,14 @@ pub fn observe(
             let mut f = [0.0; DECODE_N];
             for (load, d) in w.devices.iter().zip(&accel) {
                 let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-                let g = decode::features(load, d.bandwidth.0, kv, 1.0, w.flash_attn);
+                let g = decode::features(
+                    load,
+                    d.bandwidth.0,
+                    decode::vector_rate(d),
+                    kv,
+                    1.0,
+                    w.flash_attn,
+                );
                 f.iter_mut().zip(g).for_each(|(a, b)| *a += b);
             }
             (f.to_vec(), decode::bound(f), 1.0 / tok_s, 1.0)
@@ -212,7 +219,7 @@ pub(crate) fn solve(obs: &[&Observation], prior: &[f64], scale: &[f64], lower: &
 }
 
 /// Physical floors: no read beats the bandwidth (1 / efficiency >= 1); costs are not negative.
-pub(crate) const DECODE_LOWER: [f64; DECODE_N] = [1.0, 1.0, 1.0, 0.0];
+pub(crate) const DECODE_LOWER: [f64; DECODE_N] = [1.0, 1.0, 1.0, 0.0, 0.0];
 pub(crate) const PREFILL_LOWER: [f64; PREFILL_N] = [0.0, 0.0, 0.0];
 
 fn rel_sd(obs: &[&Observation], x: &[f64]) -> f64 {
@@ -314,13 +321,14 @@ fn fit_from(
         let root = parent.is_none();
         // the root has no parent: a faint pull only keeps unseen directions finite
         let dscale = if root {
-            [1e3, 1e3, 1e3, 1.0]
+            [1e3, 1e3, 1e3, 1.0, 1e3]
         } else {
             [
                 dprior[0].max(0.1),
                 dprior[1].max(0.1),
                 dprior[2].max(0.1),
                 dprior[3].max(1e-6),
+                dprior[4].max(1.0),
             ]
         };
         let pscale = if root {
@@ -354,7 +362,7 @@ fn fit_from(
             key,
             decode_rel_sd: decode.as_ref().map_or(0.0, |x| rel_sd(&dec, x)),
             prefill_rel_sd: prefill_x.as_ref().map_or(0.0, |x| rel_sd(&pre, x)),
-            decode: decode.map(|x| DecodeParams::from_array([x[0], x[1], x[2], x[3]])),
+            decode: decode.map(|x| DecodeParams::from_array([x[0], x[1], x[2], x[3], x[4]])),
             prefill: prefill_x.map(|x| PrefillParams::from_array([x[0], x[1], x[2]])),
             devices,
             n_decode: dec.len(),
