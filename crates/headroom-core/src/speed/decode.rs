@@ -164,6 +164,30 @@ mod tests {
     }
 
     #[test]
+    fn the_vector_alu_feature_is_weight_bytes_over_the_fp32_rate() {
+        // 3.82e9 weight bytes (Llama 2 7B Q4_0) on the A100 80GB PCIe: 1935 GB/s and 19.5 TFLOPS
+        // FP32 (NVIDIA datasheet). By hand: 3.82e9 / 1.935e12 = 1.974 ms of reads and
+        // 3.82e9 / 19.5e12 = 0.1959 ms per unit of `alu_per_byte`; no rate, no feature.
+        let load = Load {
+            weight_bytes: 3.82e9,
+            resident_bytes: 3.82e9,
+            layers: 32,
+            ..Load::default()
+        };
+        let f = features(&load, 1.935e12, Some(19.5e12), 0.0, 1.0, true);
+        assert!((f[0] - 1.974_160e-3).abs() < 1e-8, "{f:?}");
+        assert!((f[4] - 1.958_974e-4).abs() < 1e-9, "{f:?}");
+        assert_eq!(features(&load, 1.935e12, None, 0.0, 1.0, true)[4], 0.0);
+        // 5 vector operations per byte add 5 x 0.1959 = 0.979 ms to the step, outside the bound
+        let p = DecodeParams {
+            alu_per_byte: 5.0,
+            ..DecodeParams::BOUND
+        };
+        assert!((time(&p, f) - (1.974_160e-3 + 9.794_872e-4)).abs() < 1e-8);
+        assert!((bound(f) - 1.974_160e-3).abs() < 1e-8);
+    }
+
+    #[test]
     fn extra_sequences_add_their_compute_to_the_reads() {
         // reads 10 ms, one sequence's compute 1 ms: one sequence 10 ms, four 10 + 3 x 1 = 13 ms,
         // and 64 sequences are compute-bound at 64 x 1 = 64 ms (10 + 63 = 73 ms with the reads)
