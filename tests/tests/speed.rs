@@ -440,7 +440,7 @@ fn a_low_vector_rate_per_byte_slows_decode() {
             &[hw],
             LlamaCppSettings::default(),
         );
-        let m = SpeedModel::new(&s, &p);
+        let m = SpeedModel::new(&s, p);
         let q = m.query(&one_token());
         q.decode_tok_s / q.decode_bound_tok_s
     };
@@ -499,7 +499,7 @@ fn vulkan_and_rocm_have_fitted_groups() {
     );
     let mut s = s;
     headroom_data::request::set_backend(&mut s.devices, Backend::Vulkan).unwrap();
-    let m = SpeedModel::new(&s, &p);
+    let m = SpeedModel::new(&s, p);
     assert!(
         m.calibration.iter().any(|c| c.contains("vulkan/rdna4")),
         "{:?}",

@@ -134,7 +134,7 @@ impl ParamKey {
 /// + `inv_kv_eff` (or `inv_kv_eff_fa` with flash attention) x KV bytes read / bandwidth
 /// + `layer_s` x layers (kernel launches, synchronisation)
 /// + `alu_per_byte` x weight bytes / vector FP32 rate (unpacking and dotting the quantized
-/// blocks on the vector ALUs, where the device publishes that rate).
+///   blocks on the vector ALUs, where the device publishes that rate).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecodeParams {
     /// 1 / bandwidth efficiency for weights (1.0 = the physical bound).
