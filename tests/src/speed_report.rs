@@ -376,7 +376,7 @@ fn render_current(s: &mut String, c: &Current) {
     let _ = writeln!(
         s,
         "SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
-         warnings. The CPU rows are fitted elsewhere (speed/cpu.rs).\n"
+         warnings. CPUs are not in this table (their speed is `speed/cpu.rs`'s roofline).\n"
     );
     let _ = writeln!(
         s,
