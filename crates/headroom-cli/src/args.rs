@@ -103,6 +103,10 @@ pub struct ScenarioArgs {
     /// llama.cpp (also ollama, lmstudio), vllm, mlx, transformers.
     #[arg(long)]
     pub runtime: Option<String>,
+    /// llama.cpp's backend: cuda, vulkan, rocm, metal, sycl or cpu (default: what the device
+    /// normally uses).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// Weight format: Q4_K_M, Q8_0, F16, IQ4_XS, mlx-4bit, gptq-4bit, awq-4bit, fp8, nf4, exl2-4.5 ...
     #[arg(long, short = 'q')]
     pub quant: Option<String>,
@@ -229,6 +233,10 @@ pub struct PlanArgs {
     pub ram: Option<f64>,
     #[arg(long)]
     pub runtime: Option<String>,
+    /// llama.cpp's backend: cuda, vulkan, rocm, metal, sycl or cpu (default: what the device
+    /// normally uses).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// chat, agent, summary or batch.
     #[arg(long = "use-case", default_value = "chat")]
     pub use_case: String,

@@ -60,6 +60,7 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         ram_gib: a.ram,
         wired_limit_mb: a.wired_limit_mb,
         runtime: a.runtime.clone(),
+        backend: a.backend.clone(),
         ctx: a.ctx,
         batch: a.batch,
         ubatch: a.ubatch,

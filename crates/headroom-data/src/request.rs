@@ -40,6 +40,9 @@ pub struct ScenarioRequest {
     pub wired_limit_mb: Option<u64>,
     /// llama.cpp (also `ollama`, `lmstudio`), vllm, mlx, transformers.
     pub runtime: Option<String>,
+    /// The llama.cpp backend the devices run: cuda, vulkan, rocm, metal, sycl or cpu; default:
+    /// what each device normally uses (its catalog entry's backend).
+    pub backend: Option<String>,
     pub ctx: Option<u32>,
     pub batch: Option<u32>,
     pub ubatch: Option<u32>,
@@ -387,6 +390,133 @@ fn devices(
     Ok(out)
 }
 
+/// A `--backend` name.
+pub fn parse_backend(s: &str) -> Result<Backend, RequestError> {
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "cuda" => Backend::Cuda,
+        "vulkan" | "vk" => Backend::Vulkan,
+        "rocm" | "hip" => Backend::Rocm,
+        "metal" => Backend::Metal,
+        "sycl" => Backend::Sycl,
+        "cpu" => Backend::Cpu,
+        other => {
+            return Err(bad(
+                "backend",
+                format!("unknown backend `{other}` (cuda, vulkan, rocm, metal, sycl, cpu)"),
+            ))
+        }
+    })
+}
+
+/// Whether llama.cpp has a build of `backend` for a device of this vendor: CUDA for NVIDIA, ROCm
+/// (HIP) for AMD, SYCL for Intel, Metal for Apple, Vulkan for NVIDIA, AMD and Intel GPUs.
+fn backend_runs_on(backend: Backend, d: &DeviceSpec) -> bool {
+    if d.vendor == "custom" {
+        return true;
+    }
+    match backend {
+        Backend::Cuda => d.vendor == "nvidia",
+        Backend::Rocm => d.vendor == "amd",
+        Backend::Sycl => d.vendor == "intel",
+        Backend::Metal => d.vendor == "apple",
+        Backend::Vulkan => matches!(d.vendor.as_str(), "nvidia" | "amd" | "intel"),
+        Backend::Cpu => d.kind == DeviceKind::Cpu,
+    }
+}
+
+/// The devices running `backend`. A GPU backend is set on every accelerator (refused where
+/// llama.cpp has no such build for the device's vendor); `cpu` runs everything on the host CPU,
+/// which then has to be given (`--cpu`, `--host` or a CPU profile in the hardware list).
+fn with_backend(
+    devices: Vec<DeviceSpec>,
+    backend: Backend,
+    ram_gib: Option<f64>,
+) -> Result<Vec<DeviceSpec>, RequestError> {
+    if backend == Backend::Cpu {
+        let mut cpus: Vec<DeviceSpec> = devices
+            .into_iter()
+            .filter(|d| d.kind == DeviceKind::Cpu)
+            .collect();
+        let Some(mut cpu) = cpus.pop() else {
+            return Err(bad(
+                "backend",
+                "cpu runs on the host CPU: give it with --cpu GBS,THREADS or --host PROFILE",
+            ));
+        };
+        if cpu.memory == Bytes::ZERO {
+            let Some(ram) = in_range("ram_gib", ram_gib, 0.5, 65536.0)? else {
+                return Err(bad(
+                    "ram_gib",
+                    "the cpu backend holds the model in system RAM: give its size (--ram GiB)",
+                ));
+            };
+            cpu = cpu.with_memory(Bytes::from_gib(ram));
+        }
+        return Ok(vec![cpu]);
+    }
+    let mut out = devices;
+    set_backend(&mut out, backend)?;
+    Ok(out)
+}
+
+/// Sets a GPU backend on every accelerator in `devices`, refusing a device llama.cpp has no such
+/// build for (CUDA for NVIDIA, ROCm for AMD, SYCL for Intel, Metal for Apple, Vulkan for the first
+/// three). `cpu` is not a device's backend here: see [`ScenarioRequest::backend`].
+pub fn set_backend(devices: &mut [DeviceSpec], backend: Backend) -> Result<(), RequestError> {
+    if backend == Backend::Cpu {
+        return Err(bad(
+            "backend",
+            "cpu is not an accelerator's backend: it runs the model on the host CPU",
+        ));
+    }
+    for d in devices.iter_mut().filter(|d| d.kind != DeviceKind::Cpu) {
+        if !backend_runs_on(backend, d) {
+            return Err(bad(
+                "backend",
+                format!(
+                    "llama.cpp has no {} build for {} ({}): {}",
+                    backend.name(),
+                    d.name,
+                    d.vendor,
+                    match d.vendor.as_str() {
+                        "nvidia" => "cuda or vulkan",
+                        "amd" => "rocm or vulkan",
+                        "intel" => "sycl or vulkan",
+                        "apple" => "metal",
+                        _ => "its own backend",
+                    }
+                ),
+            ));
+        }
+        d.backend = backend;
+    }
+    Ok(())
+}
+
+/// A backend is llama.cpp's choice; other runtimes run their own (MLX on Metal, vLLM and
+/// transformers on CUDA or ROCm).
+fn check_runtime_backend(rt: &Runtime, backend: Backend) -> Result<(), RequestError> {
+    let ok = match rt {
+        Runtime::LlamaCpp(_) => true,
+        Runtime::Mlx(_) => backend == Backend::Metal,
+        Runtime::Vllm(_) | Runtime::Transformers(_) => {
+            matches!(backend, Backend::Cuda | Backend::Rocm)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "backend",
+            format!(
+                "{} does not run on llama.cpp's {} backend; --backend chooses llama.cpp's build",
+                rt.name(),
+                backend.name()
+            ),
+        ))
+    }
+}
+
 /// The runtime's usual weight format for a model.
 fn default_quant(runtime: &Runtime, native: Option<Quant>) -> Quant {
     match runtime {
@@ -515,7 +645,11 @@ pub fn build(
             }
         }
     };
-    let devices = devices(cat, req, &mut notes)?;
+    let backend = req.backend.as_deref().map(parse_backend).transpose()?;
+    let mut devices = devices(cat, req, &mut notes)?;
+    if let Some(b) = backend {
+        devices = with_backend(devices, b, req.ram_gib)?;
+    }
     // What the model's name states is the default; a flag given says otherwise.
     let runtime = match (&req.runtime, named_runtime) {
         (None, Some(rt)) => runtime(
@@ -533,6 +667,9 @@ pub fn build(
                 "the model's name is for {rt}; --runtime {given} is used as given"
             ));
         }
+    }
+    if let Some(b) = backend {
+        check_runtime_backend(&runtime, b)?;
     }
     let named_quant = named_quant.filter(|_| req.quant.is_none());
     if let (Runtime::LlamaCpp(ls), Some(gl)) = (&runtime, req.gpu_layers) {

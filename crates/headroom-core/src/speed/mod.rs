@@ -73,6 +73,8 @@ pub struct Speed {
 #[derive(Clone, Debug, PartialEq)]
 struct Dev {
     bandwidth: f64,
+    /// Published vector FP32 rate, FLOP/s (the decode kernels' dequantize and dot products).
+    vector: Option<f64>,
     rate: Option<f64>,
     peak: Option<f64>,
     decode: DecodeParams,
@@ -192,6 +194,7 @@ impl SpeedModel {
             }
             devs.push(Dev {
                 bandwidth: d.bandwidth.0,
+                vector: decode::vector_rate(d),
                 rate: prefill::reference_rate(d),
                 peak: prefill::peak_rate(d),
                 decode: dp.params,
@@ -263,8 +266,15 @@ impl SpeedModel {
         let mut bound = 0.0;
         for (load, dev) in w.devices.iter().zip(&self.devs) {
             let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-            let f =
-                decode::step_features(load, dev.bandwidth, kv, batch, w.expert_frac, w.flash_attn);
+            let f = decode::step_features(
+                load,
+                dev.bandwidth,
+                dev.vector,
+                kv,
+                batch,
+                w.expert_frac,
+                w.flash_attn,
+            );
             let b = decode::bound(f);
             let mut t = decode::time(&dev.decode, f).max(b);
             let mut part = DecodeTerms::default();
@@ -318,6 +328,7 @@ impl SpeedModel {
             let f = decode::step_features(
                 &w.host,
                 self.host_bandwidth,
+                None,
                 kv,
                 batch,
                 w.expert_frac,
@@ -424,6 +435,7 @@ impl SpeedModel {
                     let f = decode::features(
                         &w.host,
                         self.host_bandwidth,
+                        None,
                         decode::mean_kv_bytes(&w.host, d0, n, w.window),
                         1.0,
                         w.flash_attn,
