@@ -7,11 +7,14 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub mod answer;
+pub mod generic_model;
 mod hardware;
 pub mod llama_bench;
 mod lookup;
 mod models;
 mod names;
+mod ollama_env;
+pub mod os;
 pub mod profile;
 mod quality;
 pub mod request;
@@ -154,15 +157,15 @@ mod tests {
             Some("mlx-4bit-g64"),
             Some("mlx"),
         );
-        check_model("qwen3:8b", "qwen3-8b", None, None);
+        check_model("qwen3:8b", "qwen3-8b", None, Some("ollama"));
         check_model(
             "qwen3:8b-q4_K_M",
             "qwen3-8b",
             Some("Q4_K_M"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
         check_model("llama3-70b", "llama-3-70b", None, None);
-        check_model("llama3.1:8b", "llama-3.1-8b", None, None);
+        check_model("llama3.1:8b", "llama-3.1-8b", None, Some("ollama"));
         check_model("Qwen/Qwen3-8B-FP8", "qwen3-8b", Some("fp8"), Some("vllm"));
         check_model(
             "Qwen/Qwen2.5-72B-Instruct-AWQ",
@@ -195,7 +198,7 @@ mod tests {
             "llama3.1:70b-instruct-q8_0",
             "llama-3.1-70b",
             Some("Q8_0"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
     }
 

@@ -16,6 +16,7 @@ pub mod plan_score;
 pub mod prefill;
 pub mod rank;
 mod step_times;
+pub mod sysmem_fallback;
 pub mod verdict;
 pub mod work;
 
