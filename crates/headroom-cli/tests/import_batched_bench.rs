@@ -157,3 +157,76 @@ fn a_garbled_cell_is_an_error_naming_line_and_column() {
         "{err}"
     );
 }
+
+#[test]
+fn simulate_takes_its_step_times_from_the_table() {
+    // One user, prompts of exactly 128 tokens: the prompt pass is the table's PP 128, B 1 cell,
+    // one micro-batch at no cached context, so TTFT is its T_PP. The requests run one after the
+    // other, so every TTFT is that.
+    let path = raw("qwen3-0.6b-Q4_0.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (_, c) = table_rows(&text)
+        .into_iter()
+        .find(|(_, c)| c[0] == "128" && c[2] == "1")
+        .unwrap();
+    let t_pp: f64 = c[4].parse().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "simulate",
+            "-m",
+            "qwen3-0.6b",
+            "-q",
+            "Q4_0",
+            "--hardware",
+            "ddr5-4800-8ch",
+            "--memory",
+            "64",
+            "--runtime",
+            "llama.cpp",
+            "--parallel",
+            "4",
+            "-c",
+            "4096",
+            "--users",
+            "1",
+            "--requests",
+            "3",
+            "--prompt",
+            "128",
+            "--output",
+            "32",
+            "--json",
+            "--batched-bench",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["step_times"], "llama-batched-bench pass costs");
+    let ttft = v["report"]["ttft"]["p50"].as_f64().unwrap();
+    assert!((ttft - t_pp).abs() < 1e-9, "{ttft} vs {t_pp}");
+    // a runtime other than llama.cpp is refused, naming the flag
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "simulate",
+            "-m",
+            "qwen3-0.6b",
+            "--hardware",
+            "h100-sxm",
+            "--runtime",
+            "vllm",
+            "--users",
+            "1",
+            "--batched-bench",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--batched-bench"));
+}
