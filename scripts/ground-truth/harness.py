@@ -273,15 +273,17 @@ BATCHED_NPL = [1, 2, 4, 8]
 BATCHED_KEEP = re.compile(KEEP.pattern + r"|^\||n_kv_max =")
 
 
-def batched(models, quant, threads, out, import_only=False):
+def batched(models, quant, threads, out, import_only=False, run=None):
     """llama-batched-bench on each model, its table and settings line kept in out/raw/, then
-    imported into out/records.jsonl (with `import_only`, only the import)."""
+    imported into out/records.jsonl (with `import_only`, only the import). `run` N writes a
+    further run beside the first (`<model>-<quant>-runN.txt`); the comparison averages them."""
     for m in ([] if import_only else models):
         cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "8192",
                "-b", "2048", "-ub", "512", "-npp", ",".join(map(str, BATCHED_NPP)),
                "-ntg", ",".join(map(str, BATCHED_NTG)), "-npl", ",".join(map(str, BATCHED_NPL)),
                "-t", str(threads), "-fa", "on", "-lv", "4"]
-        path = out / "raw" / f"{m}-{quant}.txt"
+        tag = f"-run{run}" if run else ""
+        path = out / "raw" / f"{m}-{quant}{tag}.txt"
         rc, dt = run_trimmed(cmd, path, threads, timeout=1800, keep=BATCHED_KEEP)
         log(f"{path.name}: rc {rc}, {dt:.0f} s, load average {loadavg()} at the end")
     import_raw(out, suffixes=(".txt",))
@@ -591,6 +593,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batched-out", type=Path, default=BATCHED_OUT)
     p.add_argument("--import-only", action="store_true", help="re-import raw/ without running")
+    p.add_argument("--run", type=int, help="a further run N, kept beside the first")
     p = sub.add_parser("server")
     p.add_argument("--model", default="qwen3-0.6b")
     p.add_argument("--quant", default="Q4_0")
@@ -630,7 +633,7 @@ def main():
     elif a.cmd == "bench":
         bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
     elif a.cmd == "batched":
-        batched(a.models, a.quant, a.threads, a.batched_out, a.import_only)
+        batched(a.models, a.quant, a.threads, a.batched_out, a.import_only, a.run)
     elif a.cmd == "server":
         server(a.model, a.quant, a.n_parallel, a.clients, a.requests, a.n_predict,
                a.prompt_words, a.threads, a.server_out, a.total_requests, a.replace)

@@ -81,10 +81,13 @@ fn read(p: &Path) -> Result<String, String> {
     std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
 }
 
+/// A runs.csv group: (model, quant, -np, clients).
+type GroupKey = (String, String, u32, u32);
+
 /// The runs.csv rows, grouped in file order.
 fn measured_groups(
     csv_text: &str,
-) -> Result<Vec<((String, String, u32, u32), Vec<Measured>)>, String> {
+) -> Result<Vec<(GroupKey, Vec<Measured>)>, String> {
     let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
     let head = rd.headers().map_err(|e| e.to_string())?.clone();
     let col = |name: &str| {
@@ -105,7 +108,7 @@ fn measured_groups(
         col("tpot_s")?,
         col("loadavg")?,
     );
-    let mut groups: Vec<((String, String, u32, u32), Vec<Measured>)> = Vec::new();
+    let mut groups: Vec<(GroupKey, Vec<Measured>)> = Vec::new();
     for (i, rec) in rd.records().enumerate() {
         let rec = rec.map_err(|e| format!("runs.csv row {}: {e}", i + 2))?;
         let num = |c: usize| -> Result<f64, String> {
@@ -138,18 +141,50 @@ fn measured_groups(
     Ok(groups)
 }
 
-/// The step times of `model` `quant` from its llama-batched-bench raw output.
+/// The records of every llama-batched-bench run of `model` `quant`: `raw/<model>-<quant>.txt`
+/// and further runs `raw/<model>-<quant>-run<N>.txt`, in name order.
+pub fn batched_records(
+    model: &str,
+    quant: &str,
+) -> Result<Vec<headroom_core::measure::MeasurementRecord>, String> {
+    let dir = root().join("tests/fixtures/ground-truth/llama-batched-bench-cpu/raw");
+    let stem = format!("{model}-{quant}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n == format!("{stem}.txt")
+                    || (n.starts_with(&format!("{stem}-run")) && n.ends_with(".txt"))
+            })
+        })
+        .collect();
+    files.sort();
+    let mut recs = Vec::new();
+    for p in files {
+        let text = read(&p)?;
+        recs.extend(
+            import_str(
+                ImportFormat::LlamaBatchedBench,
+                &p.display().to_string(),
+                &text,
+            )
+            .map_err(|e| format!("{}: {e}", p.display()))?,
+        );
+    }
+    if recs.is_empty() {
+        return Err(format!(
+            "no llama-batched-bench run of {stem} in {}",
+            dir.display()
+        ));
+    }
+    Ok(recs)
+}
+
+/// The step times of `model` `quant` from all its llama-batched-bench runs (a cell measured in
+/// several runs counts with their mean).
 pub fn steps_for(model: &str, quant: &str) -> Result<MeasuredSteps, String> {
-    let p = root()
-        .join("tests/fixtures/ground-truth/llama-batched-bench-cpu/raw")
-        .join(format!("{model}-{quant}.txt"));
-    let text = read(&p)?;
-    let recs = import_str(
-        ImportFormat::LlamaBatchedBench,
-        &p.display().to_string(),
-        &text,
-    )
-    .map_err(|e| format!("{}: {e}", p.display()))?;
+    let recs = batched_records(model, quant)?;
     MeasuredSteps::from_records(&recs, model, SERVER_N_UBATCH).map_err(|e| e.0)
 }
 
@@ -299,23 +334,31 @@ pub fn batch_scaling() -> Result<Vec<BatchRow>, String> {
     use headroom_core::simulate::{BatchedRow, StepTimes};
     let mut out = Vec::new();
     for model in BATCHED_MODELS {
-        let p = root()
-            .join("tests/fixtures/ground-truth/llama-batched-bench-cpu/raw")
-            .join(format!("{model}-Q4_0.txt"));
-        let text = read(&p)?;
-        let recs =
-            import_str(ImportFormat::LlamaBatchedBench, model, &text).map_err(|e| e.to_string())?;
+        let recs = batched_records(model, "Q4_0")?;
         let rows: Vec<BatchedRow> = recs
             .iter()
             .map(BatchedRow::from_record)
             .collect::<Result<_, _>>()?;
         let pp = rows.iter().map(|r| r.prompt).min().unwrap_or(0);
-        let at_pp: Vec<&BatchedRow> = rows.iter().filter(|r| r.prompt == pp).collect();
-        let one = at_pp
-            .iter()
-            .find(|r| r.seqs == 1)
-            .ok_or(format!("{model}: no B = 1 row"))?;
         let step = |r: &BatchedRow| r.gen_s / f64::from(r.gen);
+        // the mean decode pass at the shortest prompt, per batch size, over the runs
+        let mut by_b: Vec<(u32, f64, u32, u32)> = Vec::new();
+        for r in rows.iter().filter(|r| r.prompt == pp) {
+            match by_b.iter_mut().find(|x| x.0 == r.seqs) {
+                Some(x) => {
+                    x.1 += step(r);
+                    x.2 += 1;
+                }
+                None => by_b.push((r.seqs, step(r), 1, r.gen)),
+            }
+        }
+        let mean = |x: &(u32, f64, u32, u32)| x.1 / f64::from(x.2);
+        let one = by_b
+            .iter()
+            .find(|x| x.0 == 1)
+            .map(mean)
+            .ok_or(format!("{model}: no B = 1 row"))?;
+        let gen = by_b.first().map_or(0, |x| x.3);
         let req = headroom_data::ScenarioRequest {
             model: model.into(),
             quant: Some("Q4_0".into()),
@@ -328,13 +371,13 @@ pub fn batch_scaling() -> Result<Vec<BatchRow>, String> {
         let s = headroom_data::build(&req, None).map_err(|e| e.to_string())?;
         let params = headroom_data::speed_params_for("llama.cpp").map_err(|e| e.to_string())?;
         let sm = headroom_core::speed::SpeedModel::new(&s, params);
-        let ctx = pp + one.gen / 2;
-        for r in &at_pp {
+        let ctx = pp + gen / 2;
+        for x in &by_b {
             out.push(BatchRow {
                 model: model.to_string(),
-                seqs: r.seqs,
-                measured_ratio: step(r) / step(one),
-                speed_model_ratio: sm.decode(r.seqs, ctx) / sm.decode(1, ctx),
+                seqs: x.0,
+                measured_ratio: mean(x) / one,
+                speed_model_ratio: sm.decode(x.0, ctx) / sm.decode(1, ctx),
             });
         }
     }
