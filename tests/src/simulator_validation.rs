@@ -85,9 +85,7 @@ fn read(p: &Path) -> Result<String, String> {
 type GroupKey = (String, String, u32, u32);
 
 /// The runs.csv rows, grouped in file order.
-fn measured_groups(
-    csv_text: &str,
-) -> Result<Vec<(GroupKey, Vec<Measured>)>, String> {
+fn measured_groups(csv_text: &str) -> Result<Vec<(GroupKey, Vec<Measured>)>, String> {
     let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
     let head = rd.headers().map_err(|e| e.to_string())?.clone();
     let col = |name: &str| {

@@ -25,7 +25,7 @@ fn each_within_15_percent_the_doc_claims_holds() {
     let table = committed(DOC).unwrap();
     let claims: Vec<&str> = table
         .lines()
-        .filter(|l| l.starts_with("| `"))
+        .filter(|l| l.starts_with("| `") && (l.ends_with("| yes |") || l.ends_with("| no |")))
         .map(|l| l.trim_end_matches('|').rsplit('|').next().unwrap().trim())
         .collect();
     assert_eq!(claims.len(), rows.len());
