@@ -310,6 +310,10 @@ pub struct SimulateArgs {
     /// groups set the step times.
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
+    /// llama-batched-bench output of this model on this machine (its table, or `headroom import`
+    /// records of it): step times fitted on its rows instead of the speed model (llama.cpp only).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["calibration", "roofline"])]
+    pub batched_bench: Option<PathBuf>,
     /// Seconds each closed-loop user waits between an answer and its next request.
     #[arg(long, value_name = "SECS", requires = "users")]
     pub think_time: Option<f64>,
