@@ -88,6 +88,8 @@ pub struct SpeedModel {
     pub work: Workload,
     devs: Vec<Dev>,
     host_bandwidth: f64,
+    /// Whether `host_bandwidth` was assumed (`offload::DEFAULT_HOST_BANDWIDTH`), not given.
+    host_assumed: bool,
     /// The CPU's peak FLOP/s (threads x SIMD rate x clock), when given.
     host_peak: Option<f64>,
     host_decode: DecodeParams,
@@ -221,8 +223,9 @@ impl SpeedModel {
             });
             if assumed {
                 warnings.push(format!(
-                    "system RAM bandwidth not given; assumed {:.1} GB/s (dual-channel DDR5-5600)",
-                    offload::DEFAULT_HOST_BANDWIDTH.as_gbs()
+                    "system RAM bandwidth not given; assumed {:.1} GB/s (dual-channel DDR5-5600), and the generation band reaches down to a dual-channel DDR4-3200 host ({:.1} GB/s); give --host or --cpu to narrow it",
+                    offload::DEFAULT_HOST_BANDWIDTH.as_gbs(),
+                    offload::SLOW_HOST_BANDWIDTH.as_gbs()
                 ));
             }
             if host_decode.group.is_none() {
@@ -244,6 +247,7 @@ impl SpeedModel {
         SpeedModel {
             devs,
             host_bandwidth,
+            host_assumed: assumed,
             host_peak,
             host_decode: host_decode.params,
             host_link: offload::host_link(&s.devices),
@@ -591,7 +595,15 @@ pub fn predict_with(
 
 fn report(m: &SpeedModel, s: &Scenario, q: &SpeedQuery, o: &SpeedOptions) -> SpeedReport {
     let sp = m.query(q);
-    let (dl, dh) = m.decode_band(&sp);
+    let (mut dl, dh) = m.decode_band(&sp);
+    if m.host_assumed && m.work.host.resident_bytes > 0.0 {
+        // The host was not given: the low end of the band is the same run on a slow desktop.
+        let slow = SpeedModel {
+            host_bandwidth: offload::SLOW_HOST_BANDWIDTH.0,
+            ..m.clone()
+        };
+        dl = dl.min(slow.decode_band(&slow.query(q)).0);
+    }
     let pb = sp.prefill_tok_s.map(|t| m.prefill_band(t));
     let ttft_band = match (sp.ttft_s, sp.prefill, pb) {
         (Some(t), Some(pre), Some(_)) => {
