@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
+
+use common::{headroom, json};
 
 fn raw(name: &str) -> PathBuf {
     PathBuf::from(concat!(
@@ -16,16 +19,8 @@ fn raw(name: &str) -> PathBuf {
 }
 
 fn import(path: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .arg("import")
-        .arg(path)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, out, err) = headroom(&["import", path.to_str().unwrap()]);
+    (code == 0, out, err)
 }
 
 /// The table rows of a raw file: (line number, cells).
@@ -170,63 +165,52 @@ fn simulate_takes_its_step_times_from_the_table() {
         .find(|(_, c)| c[0] == "128" && c[2] == "1")
         .unwrap();
     let t_pp: f64 = c[4].parse().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args([
-            "simulate",
-            "-m",
-            "qwen3-0.6b",
-            "-q",
-            "Q4_0",
-            "--hardware",
-            "ddr5-4800-8ch",
-            "--memory",
-            "64",
-            "--runtime",
-            "llama.cpp",
-            "--parallel",
-            "4",
-            "-c",
-            "4096",
-            "--users",
-            "1",
-            "--requests",
-            "3",
-            "--prompt",
-            "128",
-            "--output",
-            "32",
-            "--json",
-            "--batched-bench",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = path.to_str().unwrap();
+    let v = json(&[
+        "simulate",
+        "-m",
+        "qwen3-0.6b",
+        "-q",
+        "Q4_0",
+        "--hardware",
+        "ddr5-4800-8ch",
+        "--memory",
+        "64",
+        "--runtime",
+        "llama.cpp",
+        "--parallel",
+        "4",
+        "-c",
+        "4096",
+        "--users",
+        "1",
+        "--requests",
+        "3",
+        "--prompt",
+        "128",
+        "--output",
+        "32",
+        "--json",
+        "--batched-bench",
+        path,
+    ]);
     assert_eq!(v["step_times"], "llama-batched-bench pass costs");
     let ttft = v["report"]["ttft"]["p50"].as_f64().unwrap();
     assert!((ttft - t_pp).abs() < 1e-9, "{ttft} vs {t_pp}");
     // a runtime other than llama.cpp is refused, naming the flag
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args([
-            "simulate",
-            "-m",
-            "qwen3-0.6b",
-            "--hardware",
-            "h100-sxm",
-            "--runtime",
-            "vllm",
-            "--users",
-            "1",
-            "--batched-bench",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--batched-bench"));
+    let (code, _, err) = headroom(&[
+        "simulate",
+        "-m",
+        "qwen3-0.6b",
+        "--hardware",
+        "h100-sxm",
+        "--runtime",
+        "vllm",
+        "--users",
+        "1",
+        "--batched-bench",
+        path,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--batched-bench"));
 }
