@@ -14,18 +14,24 @@
 //! The compute buffer is the ggml graph allocator's peak over the warmup graph
 //! (`clip_model_loader::warmup` with `get_dummy_batch`): one square image of `warmup_image_size`
 //! pixels, 896 for Gemma 3 (the model's image size) and `46 x patch x merge` for Qwen2.5-VL and
-//! Qwen3-VL (`set_warmup_n_tokens(46*46)`). Flash attention is on (clip's `auto` keeps it on when
-//! the backend runs the head size; CUDA and the CPU run 64, 72 and 80). The peak is taken as the
-//! largest of three phases, each the f32 activations live at once:
-//! - input: the raw image, the im2col patches of each patch-embedding convolution, their outputs
-//!   and the transposed copy;
-//! - attention: the residual stream, the normed input, Q, K and V, and the f16 copies of K and V
-//!   that flash attention reads;
-//! - feed-forward: the residual stream, the normed input and the up (and gate) projections;
+//! Qwen3-VL (`set_warmup_n_tokens(46*46)`), with flash attention on (clip's `auto` keeps it on when
+//! the backend runs the head size; CPU and CUDA run 64, 72 and 80). With `n` patches and f32 rows
+//! of `e` (the tower's width) and `ff` (its MLP width), the peaks that llama-mtmd-cli printed for
+//! random-weight mmproj files of the catalog towers (tests/fixtures/ground-truth/mmproj/, written
+//! by scripts/ground-truth/mmproj_memory.sh) are, to the byte:
+//! - Gemma 3 (SigLIP, `clip_graph_siglip`): `n x (3e + ff)` f32, the feed-forward step's input,
+//!   residual and up projection with one more row of the width live;
+//! - Qwen3-VL (`clip_graph_qwen3vl`): the graph inputs that stay allocated (the image, 3 f32 planes,
+//!   and 4 i32 M-RoPE positions per patch) and `9 n e` f32, the fused QKV, the rotated Q and K,
+//!   their f16 copies and the residual of the attention step; measured on two tower sizes (4B's
+//!   1024 wide, 8B's 1152);
+//! - Qwen2.5-VL (`clip_graph_qwen2vl`): the largest of an input, an attention and a gated
+//!   feed-forward phase, plus the window-attention mask, `n x n` f32 and its f16 cast, which every
+//!   windowed layer reads; this is 1.2% above the measured peak of the 7B tower (713.4 against
+//!   704.8 MiB), as no exact decomposition of that peak was found.
 //!
-//! plus what lives through every layer: Qwen2.5-VL's window-attention mask, `n_pos x n_pos` f32 and
-//! its f16 cast. `projector_tests` in `tests/tests/` holds the weights to hand derivations from the
-//! public configs and the buffer to what llama.cpp printed.
+//! The same graph is reserved on the GPU when the projector is offloaded; the measurements are
+//! the CPU backend's.
 
 use crate::quant::GgmlType;
 use crate::tensors::Tensor;
@@ -287,34 +293,26 @@ pub fn compute_buffer(tower: &VisionTower) -> Bytes {
     let p = u64::from(tower.patch_size);
     let f32b = 4u64;
     let row = n_pos * f32b;
-
-    // Input: the image (3 f32 planes), then per convolution its im2col patches (in the kernel's
-    // type: f32 for Gemma 3, counted at f32 for all) and its output, and the transposed copy.
-    let convs = match tower.kind {
-        ProjectorKind::Gemma3 => 1,
-        ProjectorKind::Qwen25Vl | ProjectorKind::Qwen3Vl => 2,
-    };
     let image = side * side * 3 * f32b;
-    let im2col = n_pos * p * p * 3 * f32b;
-    let input = image + convs * (im2col + row * e) + row * e;
-
-    // Attention: residual, normed input, Q, K, V (f32) and the f16 K and V.
-    let attention = row * e * 5 + n_pos * e * 2 * 2;
-
-    // Feed-forward: residual, normed input, up (and the gate, for the gated MLP).
-    let gates = if tower.kind == ProjectorKind::Qwen25Vl {
-        2
-    } else {
-        1
-    };
-    let ffn = row * (2 * e + gates * ff);
-
-    // Qwen2.5-VL's window mask, an f32 input cast to f16 once, read by every windowed layer.
-    let mask = match tower.kind {
-        ProjectorKind::Qwen25Vl => n_pos * n_pos * (4 + 2),
-        _ => 0,
-    };
-    Bytes(input.max(attention).max(ffn) + mask)
+    match tower.kind {
+        ProjectorKind::Gemma3 => Bytes(row * (3 * e + ff)),
+        ProjectorKind::Qwen3Vl => {
+            let positions = n_pos * 4 * 4;
+            Bytes(image + positions + 9 * row * e)
+        }
+        ProjectorKind::Qwen25Vl => {
+            // Input: the image, the im2col patches and output of its two patch convolutions, and
+            // the transposed copy.
+            let im2col = n_pos * p * p * 3 * f32b;
+            let input = image + 2 * (im2col + row * e) + row * e;
+            // Attention: residual, normed input, Q, K, V (f32) and the f16 K and V.
+            let attention = row * e * 5 + n_pos * e * 2 * 2;
+            // Gated feed-forward: residual, normed input, gate and up.
+            let ffn = row * (2 * e + 2 * ff);
+            let mask = n_pos * n_pos * (4 + 2);
+            Bytes(input.max(attention).max(ffn) + mask)
+        }
+    }
 }
 
 /// Where the projector runs: with a GPU, on the first one unless `--no-mmproj-offload`.
