@@ -927,15 +927,41 @@ fn projector(
         ));
     }
     let Some(tower) = vision else {
+        let vl: Vec<&str> = catalog()
+            .map(|c| {
+                c.models
+                    .iter()
+                    .filter(|m| m.vision.is_some())
+                    .map(|m| m.record.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
         return Err(bad(
             "mmproj",
-            format!("{name} has no vision tower in the catalog (the catalog vision-language models: gemma-3-12b, gemma-3-27b)"),
+            format!(
+                "{name} has no vision tower in the catalog (its vision-language models: {})",
+                vl.join(", ")
+            ),
         ));
     };
+    let offload = req.mmproj_offload.unwrap_or(true);
+    notes.push(format!(
+        "mmproj ({} projector, {}): weights {} and clip compute buffer {} (its warmup image, {} px), {}",
+        tower.kind.clip_name(),
+        file_type.name(),
+        projector::weight_bytes(tower, file_type),
+        projector::compute_buffer(tower),
+        tower.warmup_image_size(),
+        if offload {
+            "on the first GPU (--mmproj-offload)"
+        } else {
+            "in system RAM (--no-mmproj-offload)"
+        }
+    ));
     Ok(Some(ProjectorSettings {
         tower: tower.clone(),
         file_type,
-        offload: req.mmproj_offload.unwrap_or(true),
+        offload,
     }))
 }
 

@@ -115,7 +115,8 @@ pub fn from_config(v: &Value) -> Result<Option<VisionTower>, FormatError> {
             n_position: 0,
             n_deepstack: 0,
         },
-        "qwen3_vl" => {
+        // Qwen3-VL-MoE's tower is Qwen3-VL's (conversion/qwen3vl.py registers both).
+        "qwen3_vl" | "qwen3_vl_moe" => {
             let patch_size = u32_req(vc, p, "patch_size")?;
             let n_position = u32_of(vc, p, "num_position_embeddings")?.unwrap_or(2304);
             let deepstack = match vc.get("deepstack_visual_indexes") {
@@ -153,7 +154,7 @@ pub fn unmodelled_vision(v: &Value) -> Option<String> {
     let top = v.as_object()?;
     top.get("vision_config")?;
     let t = top.get("model_type").and_then(Value::as_str).unwrap_or("");
-    (!matches!(t, "gemma3" | "qwen2_5_vl" | "qwen3_vl")).then(|| t.to_string())
+    (!matches!(t, "gemma3" | "qwen2_5_vl" | "qwen3_vl" | "qwen3_vl_moe")).then(|| t.to_string())
 }
 
 fn meta_u32(h: &GgufHeader, key: &str) -> Result<Option<u32>, FormatError> {
