@@ -820,7 +820,6 @@ pub fn build(
         }
     };
     let ram = in_range("ram_gib", req.ram_gib, 0.5, 65536.0)?;
-    let mut runtime = runtime;
     if let Some(os) = &req.os {
         let os = headroom_core::check::Os::parse(os).ok_or_else(|| {
             bad(
