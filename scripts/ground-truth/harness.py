@@ -4,7 +4,9 @@ keeps what it printed, trimmed to the lines `headroom import` reads.
 
     harness.py prepare  [--models ...] [--quants ...]   write the GGUF files and quantize them
     harness.py memory   [--models ...] [--grid full|smoke]   buffer sizes over the settings grid
-    harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N]   llama-bench
+    harness.py machine                                 this machine's bandwidth and ISA -> machine.json
+    harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N] [--tag T]
+                                                       llama-bench (measures the machine first)
     harness.py batched  [--models ...]                 llama-batched-bench
     harness.py server   [--model M] [--quant Q] [--clients 1,2,4,8] [--requests N]
     harness.py import                                  raw/ -> records.jsonl (headroom import)
@@ -107,12 +109,13 @@ def build_name():
     return f"llama-cpp-python-{v}-vendor"
 
 
-def header(cmd, threads, rc=None, la=None):
+def header(cmd, threads, rc=None, la=None, extra=""):
     """The first line of every raw file: build, exit status, threads, the load average when the
-    command started and the command."""
+    command started, `extra` (a llama-bench file's machine numbers) and the command."""
     status = "" if rc is None else f"exit={rc} "
+    extra = f"{extra} " if extra else ""
     return (f"# harness: build={build_name()} {status}threads={threads} loadavg={la or loadavg()} "
-            f"nproc={os.cpu_count()} cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
+            f"nproc={os.cpu_count()} {extra}cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
 
 
 def gguf(model, quant):
@@ -238,21 +241,109 @@ def memory(models, grid, out, rerun=False):
 # llama-bench and llama-batched-bench
 
 
-def bench(models, quants, depths, threads, reps, out):
+# ---------------------------------------------------------------------------------------------
+# the machine: memory bandwidth per thread count and instruction set
+
+
+def cpu_flags():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_mhz():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def build_isa(flags):
+    """The widest instruction set the llama.cpp build uses here. build_llama_cpp.sh turns AMX
+    off (it crashes on quantized models on these VMs), so an AMX CPU runs AVX-512 kernels."""
+    if "avx512f" in flags:
+        return "avx512"
+    if "avx2" in flags and "fma" in flags:
+        return "avx2"
+    if "asimd" in flags:
+        return "neon"
+    return None
+
+
+def machine(out, threads=(1, 2), mib=512, seconds=1.5):
+    """Measures the memory bandwidth this VM gives 1 and 2 threads (membw.c: read and copy, the
+    best of repeated passes over a buffer far larger than the caches, about 2 x `seconds` per
+    thread count) and writes it with the instruction set and clock to `out`/machine.json."""
+    exe = CACHE / "membw"
+    src = HERE / "membw.c"
+    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cc", "-O3", "-march=native", "-pthread", "-o", str(exe), str(src)],
+                       check=True)
+    la = loadavg()
+    runs = {}
+    for t in threads:
+        p = subprocess.run([str(exe), str(t), str(mib), str(seconds)], stdout=subprocess.PIPE,
+                           text=True, check=True, timeout=120)
+        runs[str(t)] = json.loads(p.stdout)
+    flags = cpu_flags()
+    mhz = cpu_mhz()
+    m = {
+        "probe": f"membw THREADS {mib} {seconds} (scripts/ground-truth/membw.c, cc -O3 -march=native)",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_start": la,
+        "loadavg_end": loadavg(),
+        "nproc": os.cpu_count(),
+        "read_gbs": {t: r["read_gbs"] for t, r in runs.items()},
+        "copy_gbs": {t: r["copy_gbs"] for t, r in runs.items()},
+        "isa": build_isa(flags),
+        "cpu_flags": sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "f16c", "asimd",
+                                                              "sve"))),
+        "ghz": round(mhz / 1000.0, 3) if mhz else None,
+        "ghz_source": "/proc/cpuinfo cpu MHz",
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "machine.json", "w") as f:
+        json.dump(m, f, indent=1)
+        f.write("\n")
+    log(f"machine: read {m['read_gbs']} GB/s, copy {m['copy_gbs']} GB/s, {m['isa']}, "
+        f"{m['ghz']} GHz, load average {la}")
+    return m
+
+
+def machine_fields(m):
+    """The machine's numbers as `# harness:` fields: read bandwidth per thread count, ISA, clock."""
+    bw = ",".join(f"{t}:{v}" for t, v in m["read_gbs"].items())
+    return f"read_gbs={bw} isa={m['isa']} ghz={m['ghz']} loadavg_end={{end}}"
+
+
+def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=None):
     for m in models:
+        # the bandwidth is measured again before each model's runs: a shared VM's share drifts
+        mach = machine(out, threads)
         for q in quants:
             if not gguf(m, q).exists():
                 continue
-            cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", "256", "-n", "32",
+            cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", str(prompt), "-n", str(gen),
                    "-d", ",".join(map(str, depths)), "-t", ",".join(map(str, threads)),
                    "-r", str(reps), "-fa", "1", "-o", "jsonl"]
-            path = out / "raw" / "bench" / f"{m}-{q}.jsonl"
+            name = f"{m}-{q}" + (f"-{tag}" if tag else "")
+            path = out / "raw" / "bench" / f"{name}.jsonl"
             t0 = time.time()
+            la = loadavg()
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                timeout=3600)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w") as f:
-                f.write(header(cmd, ",".join(map(str, threads))))
+                extra = machine_fields(mach).format(end=loadavg())
+                f.write(header(cmd, ",".join(map(str, threads)), p.returncode, la, extra))
                 for line in p.stdout.splitlines():
                     if line.startswith("{"):
                         # samples_ns/samples_ts repeat avg and stddev: dropped to keep files small.
@@ -260,7 +351,8 @@ def bench(models, quants, depths, threads, reps, out):
                         r.pop("samples_ns", None)
                         r.pop("samples_ts", None)
                         f.write(json.dumps(r) + "\n")
-            log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s")
+            log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s, load average {la} "
+                f"to {loadavg()}")
 
 
 def batched(models, quant, out):
@@ -461,9 +553,20 @@ def import_raw(out, records_path=None):
                     dev["memory_total"] = mem
                 r["devices"] = [dev]
                 r.setdefault("backend", "CPU")
+                # A speed record names the CPU it ran on by its measured numbers (--cpu
+                # GBS,THREADS,ISA,GHZ): the bandwidth this VM gave its thread count.
+                t = (r.get("settings") or {}).get("n_threads")
+                bw = dict(kv.split(":") for kv in h.get("read_gbs", "").split(",") if ":" in kv)
+                if r.get("speed") and t and str(t) in bw:
+                    r["cpu"] = {"bandwidth_gbs": float(bw[str(t)]), "threads": t}
+                    if h.get("isa") not in (None, "None") and h.get("ghz") not in (None, "None"):
+                        r["cpu"]["isa"] = h["isa"]
+                        r["cpu"]["ghz"] = float(h["ghz"])
                 if h:
                     note = f"harness: threads {h.get('threads')}, load average {h.get('loadavg')} " \
                            f"on {h.get('nproc')} cores"
+                    if h.get("loadavg_end"):
+                        note += f", {h['loadavg_end']} when it ended"
                     r.setdefault("notes", []).append(note)
                     if h.get("build"):
                         r["runtime_version"] = h["build"]
@@ -540,6 +643,10 @@ def main():
     p.add_argument("--depths", type=lambda s: csv_list(s, int), default=[0, 1024, 4096, 8192])
     p.add_argument("--threads", type=lambda s: csv_list(s, int), default=[1, 2])
     p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--prompt", type=int, default=256, help="llama-bench -p")
+    p.add_argument("--gen", type=int, default=32, help="llama-bench -n")
+    p.add_argument("--tag", help="suffix of the raw file name, for a second grid of one model")
+    sub.add_parser("machine")
     p = sub.add_parser("batched")
     p.add_argument("--models", type=csv_list, default=["qwen3-0.6b"])
     p.add_argument("--quant", default="Q4_0")
@@ -576,7 +683,9 @@ def main():
     elif a.cmd == "memory":
         memory(a.models, a.grid, a.out, a.rerun)
     elif a.cmd == "bench":
-        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
+        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out, a.prompt, a.gen, a.tag)
+    elif a.cmd == "machine":
+        machine(a.out)
     elif a.cmd == "batched":
         batched(a.models, a.quant, a.out)
     elif a.cmd == "server":

@@ -1,6 +1,7 @@
 //! Fitted speed parameters (data/speed/*.json, written by the `speed_report` example), parsed and checked.
 
 use crate::{catalog, DataError};
+use headroom_core::speed::cpu_fit::CpuSpeedParams;
 use headroom_core::speed::SpeedParams;
 use std::sync::OnceLock;
 
@@ -34,16 +35,74 @@ pub fn parse_speed(stem: &str, text: &str) -> Result<SpeedParams, DataError> {
     Ok(p)
 }
 
-/// Every embedded speed file, parsed once.
+/// The file of the CPU backend's fit (`speed::cpu_fit`), attached to current llama.cpp.
+pub const CPU_SPEED_FILE: &str = "llama-cpp-cpu";
+
+/// Parses the CPU fit's file, checking every parameter is finite and non-negative and that it
+/// names its sources.
+pub fn parse_cpu_speed(text: &str) -> Result<CpuSpeedParams, DataError> {
+    let err = |problem: String| DataError {
+        file: format!("speed/{CPU_SPEED_FILE}.json"),
+        problem,
+    };
+    let p: CpuSpeedParams = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    if p.sources.is_empty() {
+        return Err(err("no `sources`".into()));
+    }
+    let d = &p.decode;
+    let q = &p.prefill;
+    let mut values = vec![
+        ("decode.inv_bw_eff", d.inv_bw_eff),
+        ("decode.inv_kv_eff", d.inv_kv_eff),
+        ("decode.layer_s", d.layer_s),
+        ("decode.thread_eff", d.thread_eff),
+        ("prefill.attn_cycles_per_flop", q.attn_cycles_per_flop),
+        ("prefill.layer_cycles", q.layer_cycles),
+        ("prefill.thread_eff", q.thread_eff),
+        ("decode_rel_sd", p.decode_rel_sd),
+        ("prefill_rel_sd", p.prefill_rel_sd),
+    ];
+    values.extend(
+        d.cycles_per_flop
+            .values()
+            .map(|v| ("decode.cycles_per_flop", *v)),
+    );
+    values.extend(
+        q.cycles_per_flop
+            .values()
+            .map(|v| ("prefill.cycles_per_flop", *v)),
+    );
+    if let Some((name, v)) = values.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+        return Err(err(format!("{name} is {v}")));
+    }
+    if p.decode.thread_eff > 1.0 || p.prefill.thread_eff > 1.0 {
+        return Err(err("a thread efficiency is above 1".into()));
+    }
+    Ok(p)
+}
+
+/// Every embedded speed file, parsed once; the CPU fit rides on current llama.cpp's.
 pub fn speed_params() -> Result<&'static [SpeedParams], DataError> {
     static PARAMS: OnceLock<Result<Vec<SpeedParams>, DataError>> = OnceLock::new();
     PARAMS
         .get_or_init(|| {
-            catalog()?
-                .speed_files
+            let files = &catalog()?.speed_files;
+            let cpu = files
                 .iter()
+                .find(|(stem, _)| *stem == CPU_SPEED_FILE)
+                .map(|(_, text)| parse_cpu_speed(text))
+                .transpose()?;
+            let mut all = files
+                .iter()
+                .filter(|(stem, _)| *stem != CPU_SPEED_FILE)
                 .map(|(stem, text)| parse_speed(stem, text))
-                .collect()
+                .collect::<Result<Vec<_>, _>>()?;
+            for p in &mut all {
+                if p.runtime == "llama.cpp" {
+                    p.cpu = cpu.clone();
+                }
+            }
+            Ok(all)
         })
         .as_ref()
         .map(Vec::as_slice)

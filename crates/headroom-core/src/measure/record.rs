@@ -86,11 +86,29 @@ pub struct DeviceInfo {
     pub uuid: Option<String>,
 }
 
+/// The CPU a run had, as `--cpu GBS,THREADS,ISA,GHZ` gives one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuRun {
+    /// Memory bandwidth measured for `threads` threads, GB/s.
+    pub bandwidth_gbs: f64,
+    pub threads: u32,
+    /// avx2, avx512, amx or neon: the widest SIMD unit the runtime's build uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isa: Option<String>,
+    /// Core clock, GHz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ghz: Option<f64>,
+}
+
 /// The settings that change memory and speed, named after llama.cpp's flags where one exists.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_ctx: Option<u32>,
+    /// llama.cpp's CPU weight repacking (`--no-repack` is `Some(false)`), as llama-bench prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repack: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_batch: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,6 +393,10 @@ pub struct MeasurementRecord {
     pub started_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<DeviceInfo>,
+    /// The CPU a CPU run had, by its measured numbers (`--cpu GBS,THREADS,ISA,GHZ`): the memory
+    /// bandwidth the machine gave the run's thread count, measured beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// `llama.cpp`, `vllm`, `mlx`, `ollama`, `transformers`.
@@ -433,6 +455,7 @@ impl MeasurementRecord {
             source: Provenance::new(kind),
             started_at: None,
             devices: Vec::new(),
+            cpu: None,
             driver: None,
             runtime: None,
             runtime_version: None,
