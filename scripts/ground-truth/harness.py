@@ -7,8 +7,9 @@ keeps what it printed, trimmed to the lines `headroom import` reads.
     harness.py machine                                 this machine's bandwidth and ISA -> machine.json
     harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N] [--tag T]
                                                        llama-bench (measures the machine first)
-    harness.py batched  [--models ...]                 llama-batched-bench
-    harness.py server   [--model M] [--quant Q] [--clients 1,2,4,8] [--requests N]
+    harness.py batched  [--models ...] [--quant Q]     llama-batched-bench, imported
+    harness.py server   [--model M] [--quant Q] [--np N] [--clients 1,2,4,8] [--requests N]
+                        [--total-requests N] [--replace]
     harness.py import                                  raw/ -> records.jsonl (headroom import)
     harness.py check RECORDS                           validate; fail past the memory tolerance
     harness.py cell MODEL QUANT [--ctx N] [--ub N] [--ctk T] [--ctv T] [--fa on|off] [--np N]
@@ -22,6 +23,7 @@ the GGUF writer runs in the harness's virtual environment (venv.sh).
 """
 
 import argparse
+import fcntl
 import csv
 import http.client
 import json
@@ -41,6 +43,7 @@ CACHE = Path(os.environ.get("HEADROOM_CACHE", Path.home() / ".cache" / "headroom
 MODELS_DIR = CACHE / "gt-models"
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama.cpp-cpu"
 SERVER_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama-server-cpu"
+BATCHED_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama-batched-bench-cpu"
 # The CPU profile the records name: these VMs are Sapphire Rapids Xeons (AMX, AVX512-FP16), a part
 # whose platform is 8-channel DDR5-4800 (data/hardware/ddr5-4800-8ch.json). A VM gets a share of it.
 HARDWARE = os.environ.get("HEADROOM_GT_HARDWARE", "ddr5-4800-8ch")
@@ -324,46 +327,126 @@ def machine_fields(m):
     return f"read_gbs={bw} isa={m['isa']} ghz={m['ghz']} loadavg_end={{end}}"
 
 
-def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=None):
+MEASURE_LOCK = Path("/tmp/headroom-measure.lock")
+# Past this share of a core used by other processes while a cell ran, the cell runs again.
+QUIET_CORES = 0.10
+
+
+def busy_jiffies():
+    """All CPUs' busy time from /proc/stat (user, nice, system, irq, softirq), in clock ticks."""
+    f = Path("/proc/stat").read_text().splitlines()[0].split()
+    return sum(int(f[i]) for i in (1, 2, 3, 6, 7))
+
+
+def run_quiet(cmd, timeout):
+    """Runs cmd holding the measurement lock; returns (stdout, rc, wall seconds, the CPU time other
+    processes used while it ran in cores: /proc/stat's busy time less the command's own rusage)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    with open(MEASURE_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with tempfile.TemporaryFile("w+") as buf:
+            j0, t0 = busy_jiffies(), time.time()
+            p = subprocess.Popen(cmd, stdout=buf, stderr=subprocess.DEVNULL, text=True)
+            deadline = t0 + timeout
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.time() > deadline:
+                    p.kill()
+                time.sleep(0.05)
+            wall, j1 = time.time() - t0, busy_jiffies()
+            rc = os.waitstatus_to_exitcode(status)
+            buf.seek(0)
+            text = buf.read()
+    own = ru.ru_utime + ru.ru_stime
+    others = max(0.0, (j1 - j0) / hz - own) / max(wall, 1e-9)
+    return text, rc, wall, others
+
+
+def bench_cell(m, q, depth, t, reps, prompt, gen, tries, repack=True):
+    """One llama-bench cell (pp `prompt` and tg `gen` at one depth and thread count), run up to
+    `tries` times while other processes used more than QUIET_CORES of a core; the quietest run.
+    `repack` False runs the file's own layout (`--repack 0`) instead of the CPU_REPACK copy."""
+    cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", str(prompt), "-n", str(gen),
+           "-d", str(depth), "-t", str(t), "-r", str(reps), "-fa", "1", "-o", "jsonl"]
+    if not repack:
+        cmd += ["--repack", "0"]
+    best = None
+    for i in range(tries):
+        la = loadavg()
+        text, rc, wall, others = run_quiet(cmd, timeout=1800)
+        run = dict(text=text, rc=rc, wall=wall, others=others, la=la, la_end=loadavg(), tries=i + 1)
+        if best is None or others < best["others"]:
+            best = run
+        log(f"{m}-{q} t{t} d{depth}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
+        if others <= QUIET_CORES:
+            break
+    return cmd, best
+
+
+def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=None, tries=3,
+          until=None, repack=True):
+    """llama-bench per (model, quant, threads, depth) cell, each in its own raw file whose header
+    carries the machine's bandwidth, the load average and the CPU other processes used while the
+    kept run ran. Cells past the wall-clock `until` (seconds since the epoch) are skipped."""
     for m in models:
+        if until and time.time() > until:
+            log(f"past the time bound: {m} skipped")
+            continue
         # the bandwidth is measured again before each model's runs: a shared VM's share drifts
-        mach = machine(out, threads)
+        with open(MEASURE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            mach = machine(out, threads)
         for q in quants:
             if not gguf(m, q).exists():
                 continue
-            cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", str(prompt), "-n", str(gen),
-                   "-d", ",".join(map(str, depths)), "-t", ",".join(map(str, threads)),
-                   "-r", str(reps), "-fa", "1", "-o", "jsonl"]
-            name = f"{m}-{q}" + (f"-{tag}" if tag else "")
-            path = out / "raw" / "bench" / f"{name}.jsonl"
-            t0 = time.time()
-            la = loadavg()
-            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               timeout=3600)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w") as f:
-                extra = machine_fields(mach).format(end=loadavg())
-                f.write(header(cmd, ",".join(map(str, threads)), p.returncode, la, extra))
-                for line in p.stdout.splitlines():
-                    if line.startswith("{"):
-                        # samples_ns/samples_ts repeat avg and stddev: dropped to keep files small.
-                        r = json.loads(line)
-                        r.pop("samples_ns", None)
-                        r.pop("samples_ts", None)
-                        f.write(json.dumps(r) + "\n")
-            log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s, load average {la} "
-                f"to {loadavg()}")
+            for t in threads:
+                for d in depths:
+                    if until and time.time() > until:
+                        log(f"past the time bound: {m}-{q} t{t} d{d} skipped")
+                        continue
+                    cmd, r = bench_cell(m, q, d, t, reps, prompt, gen, tries, repack)
+                    name = f"{m}-{q}-t{t}-d{d}" + ("" if repack else "-nr") + \
+                        (f"-{tag}" if tag else "")
+                    path = out / "raw" / "bench" / f"{name}.jsonl"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with open(path, "w") as f:
+                        extra = machine_fields(mach).format(end=r["la_end"])
+                        extra += f" others_cores={r['others']:.3f} wall_s={r['wall']:.1f} " \
+                                 f"tries={r['tries']}"
+                        f.write(header(cmd, t, r["rc"], r["la"], extra))
+                        for line in r["text"].splitlines():
+                            if line.startswith("{"):
+                                # samples_ns/samples_ts repeat avg and stddev: dropped.
+                                j = json.loads(line)
+                                j.pop("samples_ns", None)
+                                j.pop("samples_ts", None)
+                                f.write(json.dumps(j) + "\n")
 
 
-def batched(models, quant, out):
-    for m in models:
-        cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "4096",
-               "-b", "2048", "-ub", "512", "-npp", "128", "-ntg", "32", "-npl", "1,2,4,8",
-               "-t", "2", "-fa", "on"]
-        path = out / "raw" / "batched" / f"{m}-{quant}.txt"
-        keep = re.compile(r"^\|")
-        rc, dt = run_trimmed(cmd, path, 2, timeout=1800, keep=keep)
-        log(f"{path.name}: rc {rc}, {dt:.0f} s")
+# The batch-scaling grid: two prompt lengths, 32 generated tokens, 1-8 parallel sequences, the
+# context big enough for the largest cell (8 x (512 + 32) = 4352 cells).
+BATCHED_NPP = [128, 512]
+BATCHED_NTG = [32]
+BATCHED_NPL = [1, 2, 4, 8]
+BATCHED_KEEP = re.compile(KEEP.pattern + r"|^\||n_kv_max =")
+
+
+def batched(models, quant, threads, out, import_only=False, run=None):
+    """llama-batched-bench on each model, its table and settings line kept in out/raw/, then
+    imported into out/records.jsonl (with `import_only`, only the import). `run` N writes a
+    further run beside the first (`<model>-<quant>-runN.txt`); the comparison averages them."""
+    for m in ([] if import_only else models):
+        cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "8192",
+               "-b", "2048", "-ub", "512", "-npp", ",".join(map(str, BATCHED_NPP)),
+               "-ntg", ",".join(map(str, BATCHED_NTG)), "-npl", ",".join(map(str, BATCHED_NPL)),
+               "-t", str(threads), "-fa", "on", "-lv", "4"]
+        tag = f"-run{run}" if run else ""
+        path = out / "raw" / f"{m}-{quant}{tag}.txt"
+        rc, dt = run_trimmed(cmd, path, threads, timeout=1800, keep=BATCHED_KEEP)
+        log(f"{path.name}: rc {rc}, {dt:.0f} s, load average {loadavg()} at the end")
+    import_raw(out, suffixes=(".txt",))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,13 +525,40 @@ def one_request(port, prompt, n_predict, timeout):
     return ttft, e2e, prompt_n, predicted_n or n_gen
 
 
+SERVER_COLS = ["model_file", "quant", "n_parallel", "clients", "request", "prompt_tokens",
+               "gen_tokens", "ttft_s", "tpot_s", "e2e_s", "threads", "build", "loadavg"]
+
+
+def drop_rows(csv_path, model, quant, n_parallel):
+    """Removes the rows of one (model, quant, -np) run from runs.csv, so that a rerun replaces
+    them instead of adding to them."""
+    if not csv_path.exists():
+        return
+    with open(csv_path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    head, body = rows[0], rows[1:]
+    keep = [r for r in body if not (r[0] == f"{model}.json" and r[1] == quant
+                                    and r[2] == str(n_parallel))]
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        w.writerows(keep)
+    log(f"runs.csv: replaced {len(body) - len(keep)} rows of {model} {quant} -np {n_parallel}")
+
+
 def server(model, quant, n_parallel, clients_list, requests_per_client, n_predict, prompt_words,
-           threads, out_dir):
+           threads, out_dir, total_requests=None, replace=False):
+    """llama-server under a closed loop. Each client count sends `requests_per_client` requests
+    per client, or with `total_requests` at least that many in all (ceil(total / clients) per
+    client)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "runs.csv"
+    if replace:
+        drop_rows(csv_path, model, quant, n_parallel)
     new = not csv_path.exists()
-    cols = ["model_file", "quant", "n_parallel", "clients", "request", "prompt_tokens",
-            "gen_tokens", "ttft_s", "tpot_s", "e2e_s", "threads", "build", "loadavg"]
+    cols = SERVER_COLS
     port = free_port()
     ctx = 1024 * n_parallel
     cmd = [tool("llama-server"), "-m", str(gguf(model, quant)), "-np", str(n_parallel),
@@ -469,9 +579,12 @@ def server(model, quant, n_parallel, clients_list, requests_per_client, n_predic
                 lock = threading.Lock()
                 la = loadavg()
 
+                per_client = requests_per_client if total_requests is None \
+                    else -(-total_requests // clients)
+
                 def client(ci):
-                    for k in range(requests_per_client):
-                        req = ci * requests_per_client + k
+                    for k in range(per_client):
+                        req = ci * per_client + k
                         ttft, e2e, pn, gn = one_request(
                             port, prompt_of(prompt_words, req), n_predict, timeout=600)
                         tpot = (e2e - ttft) / (gn - 1) if ttft is not None and gn and gn > 1 \
@@ -532,14 +645,14 @@ def harness_header(path):
                 and not kv.startswith("cmd="))
 
 
-def import_raw(out, records_path=None):
+def import_raw(out, records_path=None, suffixes=(".log", ".jsonl")):
     """Every raw file through `headroom import`, each record given the machine it ran on (the CPU
     profile and its memory size), the harness's thread count and load average."""
     records_path = records_path or out / "records.jsonl"
     mem = mem_total_bytes()
     n = 0
     files = sorted(p for p in (out / "raw").rglob("*") if p.is_file()
-                   and p.suffix in (".log", ".jsonl"))
+                   and p.suffix in suffixes)
     with open(records_path, "w") as dst:
         for p in files:
             h = harness_header(p)
@@ -567,6 +680,9 @@ def import_raw(out, records_path=None):
                            f"on {h.get('nproc')} cores"
                     if h.get("loadavg_end"):
                         note += f", {h['loadavg_end']} when it ended"
+                    if h.get("others_cores"):
+                        note += f"; other processes used {h['others_cores']} cores while it " \
+                                f"ran (best of {h.get('tries')} runs)"
                     r.setdefault("notes", []).append(note)
                     if h.get("build"):
                         r["runtime_version"] = h["build"]
@@ -646,19 +762,34 @@ def main():
     p.add_argument("--prompt", type=int, default=256, help="llama-bench -p")
     p.add_argument("--gen", type=int, default=32, help="llama-bench -n")
     p.add_argument("--tag", help="suffix of the raw file name, for a second grid of one model")
+    p.add_argument("--tries", type=int, default=3,
+                   help="runs of a cell at most while others use over 10%% of a core")
+    p.add_argument("--until", type=float, help="skip cells after this time (epoch seconds)")
+    p.add_argument("--no-repack", action="store_true",
+                   help="llama-bench --repack 0: the file's layout, no CPU_REPACK copy")
     sub.add_parser("machine")
     p = sub.add_parser("batched")
-    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b"])
+    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b", "qwen2.5-0.5b"])
     p.add_argument("--quant", default="Q4_0")
+    # one thread: on the shared two-core VM a second thread waits at every barrier whenever
+    # another process runs, and the timings scatter by factors of several
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batched-out", type=Path, default=BATCHED_OUT)
+    p.add_argument("--import-only", action="store_true", help="re-import raw/ without running")
+    p.add_argument("--run", type=int, help="a further run N, kept beside the first")
     p = sub.add_parser("server")
     p.add_argument("--model", default="qwen3-0.6b")
     p.add_argument("--quant", default="Q4_0")
     p.add_argument("--np", type=int, default=4, dest="n_parallel")
     p.add_argument("--clients", type=lambda s: csv_list(s, int), default=[1, 2, 4, 8])
     p.add_argument("--requests", type=int, default=3, help="requests per client")
+    p.add_argument("--total-requests", type=int,
+                   help="at least this many requests per client count, split over the clients")
+    p.add_argument("--replace", action="store_true",
+                   help="drop runs.csv's rows of this model, quant and -np first")
     p.add_argument("--n-predict", type=int, default=32)
     p.add_argument("--prompt-words", type=int, default=96)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="-t (one: see batched)")
     p.add_argument("--server-out", type=Path, default=SERVER_OUT)
     sub.add_parser("import")
     p = sub.add_parser("check")
@@ -683,14 +814,15 @@ def main():
     elif a.cmd == "memory":
         memory(a.models, a.grid, a.out, a.rerun)
     elif a.cmd == "bench":
-        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out, a.prompt, a.gen, a.tag)
+        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out, a.prompt, a.gen, a.tag,
+              a.tries, a.until, not a.no_repack)
     elif a.cmd == "machine":
         machine(a.out)
     elif a.cmd == "batched":
-        batched(a.models, a.quant, a.out)
+        batched(a.models, a.quant, a.threads, a.batched_out, a.import_only, a.run)
     elif a.cmd == "server":
         server(a.model, a.quant, a.n_parallel, a.clients, a.requests, a.n_predict,
-               a.prompt_words, a.threads, a.server_out)
+               a.prompt_words, a.threads, a.server_out, a.total_requests, a.replace)
     elif a.cmd == "import":
         import_raw(a.out)
     elif a.cmd == "check":

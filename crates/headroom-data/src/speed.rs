@@ -46,38 +46,7 @@ pub fn parse_cpu_speed(text: &str) -> Result<CpuSpeedParams, DataError> {
         problem,
     };
     let p: CpuSpeedParams = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-    if p.sources.is_empty() {
-        return Err(err("no `sources`".into()));
-    }
-    let d = &p.decode;
-    let q = &p.prefill;
-    let mut values = vec![
-        ("decode.inv_bw_eff", d.inv_bw_eff),
-        ("decode.inv_kv_eff", d.inv_kv_eff),
-        ("decode.layer_s", d.layer_s),
-        ("decode.thread_eff", d.thread_eff),
-        ("prefill.attn_cycles_per_flop", q.attn_cycles_per_flop),
-        ("prefill.layer_cycles", q.layer_cycles),
-        ("prefill.thread_eff", q.thread_eff),
-        ("decode_rel_sd", p.decode_rel_sd),
-        ("prefill_rel_sd", p.prefill_rel_sd),
-    ];
-    values.extend(
-        d.cycles_per_flop
-            .values()
-            .map(|v| ("decode.cycles_per_flop", *v)),
-    );
-    values.extend(
-        q.cycles_per_flop
-            .values()
-            .map(|v| ("prefill.cycles_per_flop", *v)),
-    );
-    if let Some((name, v)) = values.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
-        return Err(err(format!("{name} is {v}")));
-    }
-    if p.decode.thread_eff > 1.0 || p.prefill.thread_eff > 1.0 {
-        return Err(err("a thread efficiency is above 1".into()));
-    }
+    p.check().map_err(err)?;
     Ok(p)
 }
 

@@ -23,6 +23,7 @@
 
 use super::cpu::Isa;
 use super::work::{self, Load};
+use crate::hardware::DeviceKind;
 use crate::memory::cpu_repack;
 use crate::plan::{Runtime, Scenario};
 use crate::quant::GgmlType;
@@ -143,6 +144,25 @@ pub struct CpuMachine {
     pub isa: Option<Isa>,
 }
 
+/// The CPU of a scenario whose CPU device gives its threads (`--cpu GBS,THREADS[,ISA,GHZ]`): its
+/// bandwidth, threads, and the clock its peak FP32 rate implies for its instruction set; `None`
+/// for a CPU profile without threads.
+pub fn machine_of(s: &Scenario) -> Option<CpuMachine> {
+    let d = s.devices.iter().find(|d| d.kind == DeviceKind::Cpu)?;
+    let threads = d.cpu_cores?;
+    let isa = Isa::parse(&d.family);
+    let hz = match (isa, d.fp32) {
+        (Some(i), Some(r)) => Some(r.0 / (f64::from(threads.max(1)) * i.flops_per_cycle())),
+        _ => None,
+    };
+    Some(CpuMachine {
+        bandwidth: d.bandwidth.0,
+        threads,
+        hz,
+        isa,
+    })
+}
+
 impl CpuMachine {
     /// Threads at efficiency `s` for each past the first.
     fn threads_eff(&self, s: f64) -> f64 {
@@ -194,6 +214,45 @@ pub struct CpuSpeedParams {
     /// Standard deviation of predicted / measured - 1 over the fitted rows.
     pub decode_rel_sd: f64,
     pub prefill_rel_sd: f64,
+}
+
+impl CpuSpeedParams {
+    /// Every parameter finite and non-negative, thread efficiencies at most 1, and sources named.
+    pub fn check(&self) -> Result<(), String> {
+        if self.sources.is_empty() {
+            return Err("no `sources`".into());
+        }
+        let d = &self.decode;
+        let q = &self.prefill;
+        let mut values = vec![
+            ("decode.inv_bw_eff", d.inv_bw_eff),
+            ("decode.inv_kv_eff", d.inv_kv_eff),
+            ("decode.layer_s", d.layer_s),
+            ("decode.thread_eff", d.thread_eff),
+            ("prefill.attn_cycles_per_flop", q.attn_cycles_per_flop),
+            ("prefill.layer_cycles", q.layer_cycles),
+            ("prefill.thread_eff", q.thread_eff),
+            ("decode_rel_sd", self.decode_rel_sd),
+            ("prefill_rel_sd", self.prefill_rel_sd),
+        ];
+        values.extend(
+            d.cycles_per_flop
+                .values()
+                .map(|v| ("decode.cycles_per_flop", *v)),
+        );
+        values.extend(
+            q.cycles_per_flop
+                .values()
+                .map(|v| ("prefill.cycles_per_flop", *v)),
+        );
+        if let Some((name, v)) = values.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+            return Err(format!("{name} is {v}"));
+        }
+        if d.thread_eff > 1.0 || q.thread_eff > 1.0 {
+            return Err("a thread efficiency is above 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for Isa {
@@ -363,6 +422,33 @@ pub struct CpuRow {
 }
 
 impl CpuRow {
+    /// The row of a llama-bench test run in `s` (a scenario whole on a CPU given by its threads),
+    /// or `None` when the scenario's CPU gives no threads.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        s: &Scenario,
+        label: String,
+        model: String,
+        quant: String,
+        phase: CpuPhase,
+        tokens: u32,
+        depth: u32,
+        tok_s: f64,
+    ) -> Option<CpuRow> {
+        let machine = machine_of(s)?;
+        Some(CpuRow {
+            label,
+            model,
+            quant,
+            phase,
+            tokens,
+            depth,
+            tok_s,
+            work: cpu_work(s, machine.isa),
+            machine,
+        })
+    }
+
     fn seconds(&self) -> f64 {
         f64::from(self.tokens.max(1)) / self.tok_s
     }
