@@ -101,6 +101,32 @@ pub struct CpuRun {
     /// Core clock, GHz.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ghz: Option<f64>,
+    /// The machine's online CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// CPU time other processes used while the run ran, in cores (busy time over wall time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cores: Option<f64>,
+}
+
+/// How much more than the cores a run left idle other processes may have used before its timings
+/// are not the machine's: a tenth of a core.
+pub const QUIET_SLACK_CORES: f64 = 0.1;
+
+impl CpuRun {
+    /// Why the run's timings do not stand for the machine, if they do not: other processes used
+    /// more than the cores it left idle (plus [`QUIET_SLACK_CORES`]); on a run that took every
+    /// core, any other work stalls its threads at each barrier.
+    pub fn contended(&self) -> Option<String> {
+        let (cores, others) = (self.cores?, self.other_cores?);
+        let idle = f64::from(cores.saturating_sub(self.threads));
+        (others > idle + QUIET_SLACK_CORES).then(|| {
+            format!(
+                "other processes used {others:.2} cores while it ran, more than the {idle:.0} its {} thread(s) left idle of {cores}",
+                self.threads
+            )
+        })
+    }
 }
 
 /// The settings that change memory and speed, named after llama.cpp's flags where one exists.

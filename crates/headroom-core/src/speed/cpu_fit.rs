@@ -38,6 +38,10 @@ pub struct CpuWork {
     pub weight_bytes: f64,
     /// Matmul FLOPs per token by kernel (`q4_0+repack`, `q6_k`, `f16`).
     pub kernel_flops: BTreeMap<String, f64>,
+    /// The output head's share of `kernel_flops`: a prompt computes it for its last token only
+    /// (llama.cpp returns the last position's logits unless asked for all).
+    #[serde(default)]
+    pub head_flops: BTreeMap<String, f64>,
     pub kv_full_per_pos: f64,
     pub kv_swa_per_pos: f64,
     pub attn_full_per_pos: f64,
@@ -84,6 +88,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
     };
     let m = &s.model;
     let mut kernel_flops = BTreeMap::new();
+    let mut head_flops = BTreeMap::new();
     for t in &s.weights {
         let Some(ty) = t.ggml_type else { continue };
         let matmul = match t.role {
@@ -103,11 +108,16 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         }
         let f = work::active_fraction(m, t.role);
         let k = kernel_name(ty, repack && cpu_repack::repacked_on_x86(t));
-        *kernel_flops.entry(k).or_insert(0.0) += 2.0 * t.n_elements as f64 * f;
+        let flops = 2.0 * t.n_elements as f64 * f;
+        if matches!(t.role, TensorRole::Output | TensorRole::TokenEmbd) {
+            *head_flops.entry(k.clone()).or_insert(0.0) += flops;
+        }
+        *kernel_flops.entry(k).or_insert(0.0) += flops;
     }
     CpuWork {
         weight_bytes: host.weight_bytes,
         kernel_flops,
+        head_flops,
         kv_full_per_pos: host.kv_full_per_pos,
         kv_swa_per_pos: host.kv_swa_per_pos,
         attn_full_per_pos: host.attn_full_per_pos,
@@ -118,6 +128,14 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
 }
 
 impl CpuWork {
+    /// Matmul FLOPs of kernel `k` for a prompt of `n` tokens: every token's layers, and the
+    /// output head once.
+    pub fn prompt_flops(&self, k: &str, n: f64) -> f64 {
+        let all = self.kernel_flops.get(k).copied().unwrap_or(0.0);
+        let head = self.head_flops.get(k).copied().unwrap_or(0.0);
+        (all - head) * n + head
+    }
+
     /// KV bytes a token reads on average while `n` tokens are generated from depth `d0`.
     pub fn mean_kv_bytes(&self, d0: f64, n: f64) -> f64 {
         let full = d0 + (n.max(1.0) - 1.0) / 2.0;
@@ -277,11 +295,14 @@ fn median_of(v: &BTreeMap<String, f64>) -> f64 {
 
 /// Cycles a token's matmuls take on one thread with the fitted per-kernel rates, and the kernels
 /// no run measured (they take the median rate).
-fn kernel_cycles(rates: &BTreeMap<String, f64>, w: &CpuWork) -> (f64, Vec<String>) {
+fn kernel_cycles(
+    rates: &BTreeMap<String, f64>,
+    flops: &BTreeMap<String, f64>,
+) -> (f64, Vec<String>) {
     let med = median_of(rates);
     let mut missing = Vec::new();
     let mut c = 0.0;
-    for (k, f) in &w.kernel_flops {
+    for (k, f) in flops {
         match rates.get(k) {
             Some(r) => c += r * f,
             None => {
@@ -308,6 +329,8 @@ pub struct CpuPrepared {
     decode_compute_s: Option<f64>,
     /// Prefill seconds per prompt token (matmuls and per-layer work) and per attention FLOP.
     prefill_token_s: Option<f64>,
+    /// Prefill seconds of the output head, run for a prompt's last token.
+    prefill_head_s: Option<f64>,
     prefill_attn_s_per_flop: Option<f64>,
     pub warnings: Vec<String>,
 }
@@ -331,8 +354,14 @@ impl CpuPrepared {
                 ));
             }
         }
-        let (dec_cycles, missing_d) = kernel_cycles(&p.decode.cycles_per_flop, &work);
-        let (pre_cycles, missing_p) = kernel_cycles(&p.prefill.cycles_per_flop, &work);
+        let (dec_cycles, missing_d) = kernel_cycles(&p.decode.cycles_per_flop, &work.kernel_flops);
+        let body: BTreeMap<String, f64> = work
+            .kernel_flops
+            .iter()
+            .map(|(k, f)| (k.clone(), f - work.head_flops.get(k).copied().unwrap_or(0.0)))
+            .collect();
+        let (pre_cycles, missing_p) = kernel_cycles(&p.prefill.cycles_per_flop, &body);
+        let (head_cycles, _) = kernel_cycles(&p.prefill.cycles_per_flop, &work.head_flops);
         let mut missing = missing_d;
         for k in missing_p {
             if !missing.contains(&k) {
@@ -364,6 +393,7 @@ impl CpuPrepared {
             decode_compute_s: cycles.map(|c| dec_cycles / (td * c)),
             prefill_token_s: cycles
                 .map(|c| (pre_cycles + p.prefill.layer_cycles * work.layers) / (tp * c)),
+            prefill_head_s: cycles.map(|c| head_cycles / (tp * c)),
             prefill_attn_s_per_flop: cycles.map(|c| p.prefill.attn_cycles_per_flop / (tp * c)),
             work,
             machine,
@@ -392,7 +422,7 @@ impl CpuPrepared {
     /// work, attention); `None` without a clock.
     pub fn prefill_parts(&self, d0: f64, n: f64) -> Option<(f64, f64)> {
         Some((
-            self.prefill_token_s? * n,
+            self.prefill_token_s? * n + self.prefill_head_s?,
             self.prefill_attn_s_per_flop? * self.work.attention_flops(d0, n),
         ))
     }
@@ -449,8 +479,13 @@ impl CpuRow {
         })
     }
 
+    /// The measured time the row's features add up to: seconds per token for decode (its
+    /// features are per token), seconds for the whole prompt for prefill.
     fn seconds(&self) -> f64 {
-        f64::from(self.tokens.max(1)) / self.tok_s
+        match self.phase {
+            CpuPhase::Decode => 1.0 / self.tok_s,
+            CpuPhase::Prefill => f64::from(self.tokens.max(1)) / self.tok_s,
+        }
     }
 }
 
@@ -556,7 +591,7 @@ fn prefill_features(r: &CpuRow, ks: &[String], s: f64) -> Option<Vec<f64>> {
     let d0 = f64::from(r.depth);
     let mut x: Vec<f64> = ks
         .iter()
-        .map(|k| r.work.kernel_flops.get(k).copied().unwrap_or(0.0) * n / t)
+        .map(|k| r.work.prompt_flops(k, n) / t)
         .collect();
     x.push(r.work.attention_flops(d0, n) / t);
     x.push(r.work.layers * n / t);
@@ -696,7 +731,7 @@ pub fn leave_one_out(
         let p = fit(&train, isa, &[]);
         for (i, r) in rows.iter().enumerate() {
             if &group(r) == g {
-                if let Some(v) = predict(&p, r) {
+                if let Some(v) = predict(&p, r).filter(|v| v.is_finite() && *v > 0.0) {
                     out.push((i, v));
                 }
             }
