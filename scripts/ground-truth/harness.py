@@ -399,6 +399,7 @@ def bench_cell(m, q, depth, t, reps, prompt, gen, tries, repack=True):
         log(f"{m}-{q} t{t} d{depth}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
         if others <= QUIET_CORES:
             break
+    best["tries"] = i + 1
     return cmd, best
 
 
@@ -696,6 +697,10 @@ def import_raw(out, records_path=None, suffixes=(".log", ".jsonl")):
                         r["cpu"]["cores"] = int(h["nproc"])
                     if h.get("others_cores"):
                         r["cpu"]["other_cores"] = float(h["others_cores"])
+                    mb = dict(kv.split(":") for kv in h.get("membw_others_cores", "").split(",")
+                              if ":" in kv)
+                    if str(t) in mb:
+                        r["cpu"]["bandwidth_other_cores"] = float(mb[str(t)])
                 if h:
                     note = f"harness: threads {h.get('threads')}, load average {h.get('loadavg')} " \
                            f"on {h.get('nproc')} cores"
@@ -703,7 +708,7 @@ def import_raw(out, records_path=None, suffixes=(".log", ".jsonl")):
                         note += f", {h['loadavg_end']} when it ended"
                     if h.get("others_cores"):
                         note += f"; other processes used {h['others_cores']} cores while it " \
-                                f"ran (best of {h.get('tries')} runs)"
+                                f"ran (the quietest of {h.get('tries')} runs)"
                     r.setdefault("notes", []).append(note)
                     if h.get("build"):
                         r["runtime_version"] = h["build"]

@@ -188,3 +188,8 @@ fn kernels(m: &std::collections::BTreeMap<String, f64>) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// docs/speed-accuracy.md: the GPU report, then the CPU section.
+pub fn speed_accuracy_doc(gpu: &crate::speed_report::Report, cpu: &CpuReport) -> String {
+    format!("{}\n{}", crate::speed_report::render(gpu), render(cpu))
+}

@@ -107,6 +107,9 @@ pub struct CpuRun {
     /// CPU time other processes used while the run ran, in cores (busy time over wall time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_cores: Option<f64>,
+    /// The same while the bandwidth was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_other_cores: Option<f64>,
 }
 
 /// How much more than the cores a run left idle other processes may have used before its timings
@@ -118,14 +121,18 @@ impl CpuRun {
     /// more than the cores it left idle (plus [`QUIET_SLACK_CORES`]); on a run that took every
     /// core, any other work stalls its threads at each barrier.
     pub fn contended(&self) -> Option<String> {
-        let (cores, others) = (self.cores?, self.other_cores?);
+        let cores = self.cores?;
         let idle = f64::from(cores.saturating_sub(self.threads));
-        (others > idle + QUIET_SLACK_CORES).then(|| {
+        let over = |v: Option<f64>| v.filter(|o| *o > idle + QUIET_SLACK_CORES);
+        let why = |o: f64, what: &str| {
             format!(
-                "other processes used {others:.2} cores while it ran, more than the {idle:.0} its {} thread(s) left idle of {cores}",
+                "other processes used {o:.2} cores while {what}, more than the {idle:.0} its {} thread(s) left idle of {cores}",
                 self.threads
             )
-        })
+        };
+        over(self.other_cores)
+            .map(|o| why(o, "it ran"))
+            .or_else(|| over(self.bandwidth_other_cores).map(|o| why(o, "its bandwidth was measured")))
     }
 }
 
