@@ -12,7 +12,7 @@ use headroom_core::speed::{
 use headroom_core::DeviceSpec;
 use headroom_data::{catalog, speed_params_for};
 use headroom_tests::current_fixture::CurrentMeasured;
-use headroom_tests::speed_report::{build, current_mdape, mdape, render, Report};
+use headroom_tests::speed_report::{build, current_mdape, mdape, Report};
 use std::sync::OnceLock;
 
 fn report() -> &'static Report {
@@ -380,8 +380,9 @@ fn committed_parameters_and_report_are_current() {
         assert_same_groups(committed, fresh);
     }
     let doc = include_str!("../../docs/speed-accuracy.md");
+    let cpu = headroom_tests::cpu_report::build(catalog().expect("catalog loads"));
     assert!(
-        doc == render(r),
+        doc == headroom_tests::cpu_report::speed_accuracy_doc(r, &cpu),
         "docs/speed-accuracy.md is stale: run `cargo run -p headroom-tests --example speed_report`"
     );
 }

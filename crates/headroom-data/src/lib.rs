@@ -7,6 +7,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub mod answer;
+pub mod cpu_runs;
 pub mod generic_model;
 mod hardware;
 pub mod llama_bench;

@@ -223,7 +223,8 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
         vendor: "cpu".into(),
         kind: DeviceKind::Cpu,
         backend: Backend::Cpu,
-        family: "cpu".into(),
+        // a CPU's family is its instruction set, which the CPU speed fit is keyed on
+        family: isa.map_or("cpu", Isa::name).into(),
         memory: Bytes::ZERO,
         bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
         fp16: None,

@@ -73,7 +73,7 @@ export interface FitRequest {
 }
 /** What `headroom calibrate` writes: the device and runtime it was fitted on and its corrections. */
 export interface CalibrationProfile {
-  schema?: number; device?: string | null; runtime?: string | null; memory?: object | null; speed?: object | null;
+  schema?: number; device?: string | null; runtime?: string | null; memory?: object | null; speed?: object | null; cpu?: object | null;
 }
 export interface Breakdown { weights: number; kv_cache: number; compute: number; output: number; overhead: number }
 export interface DeviceReport { id: string; name: string; usable_bytes: number; total_bytes: number; breakdown: Breakdown; fits: boolean }

@@ -317,6 +317,7 @@ fn fit_from(
         runtime: runtime.to_string(),
         sources: sources.to_vec(),
         groups: Vec::new(),
+        cpu: None,
     };
     for key in keys(obs) {
         let parent = match key.parent() {
