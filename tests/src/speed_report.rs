@@ -375,7 +375,10 @@ fn render_current(s: &mut String, c: &Current) {
     let _ = writeln!(s, "\nBars on devices left out: {}.\n", verdicts.join("; "));
     let _ = writeln!(
         s,
-        "SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
+        "Vulkan rows are grouped by llama.cpp's matmul path (NV coopmat2, KHR coopmat, scalar \
+         shaders; `speed/vulkan_path.rs`) between the backend and the device family, so a device \
+         left out takes its path's efficiency. \
+         SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
          warnings. CPUs are not in this table (their speed is `speed/cpu.rs`'s roofline).\n"
     );
     let _ = writeln!(

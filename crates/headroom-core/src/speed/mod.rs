@@ -19,6 +19,7 @@ pub mod rank;
 mod step_times;
 pub mod sysmem_fallback;
 pub mod verdict;
+pub mod vulkan_path;
 pub mod work;
 
 pub use decode::DecodeTerms;
