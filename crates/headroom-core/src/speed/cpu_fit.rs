@@ -273,12 +273,6 @@ impl CpuSpeedParams {
     }
 }
 
-impl Default for Isa {
-    fn default() -> Isa {
-        Isa::Avx512
-    }
-}
-
 fn median_of(v: &BTreeMap<String, f64>) -> f64 {
     let mut x: Vec<f64> = v.values().copied().collect();
     if x.is_empty() {
