@@ -18,6 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("data/speed/llama-cpp.json"),
         serde_json::to_string_pretty(&r.current.params)? + "\n",
     )?;
+    std::fs::write(
+        root.join("data/speed/mlx.json"),
+        serde_json::to_string_pretty(&r.current.mlx_params)? + "\n",
+    )?;
     let cpu = headroom_tests::cpu_report::build(cat);
     std::fs::write(
         root.join("docs/speed-accuracy.md"),
