@@ -114,11 +114,7 @@ pub fn render(r: &CpuReport) -> String {
             let verdict = if name == "in sample" {
                 String::new()
             } else {
-                format!(
-                    "#10 ({b:.0}%): {}; #11 (10%): {}",
-                    bar(m, b),
-                    bar(m, 10.0)
-                )
+                format!("#10 ({b:.0}%): {}; #11 (10%): {}", bar(m, b), bar(m, 10.0))
             };
             let _ = writeln!(s, "| {name} | {label} | {k} | {m:.1}% | | {verdict} |");
         }

@@ -24,13 +24,20 @@ fn committed_cpu_parameters_are_a_fresh_fit() {
     let stale = "data/speed/llama-cpp-cpu.json is stale: run `cargo run -p headroom-tests --example cpu_fit`";
     assert_eq!(c.models, f.models, "{stale}");
     assert_eq!(c.quants, f.quants, "{stale}");
-    assert_eq!((c.n_decode, c.n_prefill), (f.n_decode, f.n_prefill), "{stale}");
+    assert_eq!(
+        (c.n_decode, c.n_prefill),
+        (f.n_decode, f.n_prefill),
+        "{stale}"
+    );
     let pairs = [
         (c.decode.inv_bw_eff, f.decode.inv_bw_eff),
         (c.decode.inv_kv_eff, f.decode.inv_kv_eff),
         (c.decode.layer_s, f.decode.layer_s),
         (c.decode.thread_eff, f.decode.thread_eff),
-        (c.prefill.attn_cycles_per_flop, f.prefill.attn_cycles_per_flop),
+        (
+            c.prefill.attn_cycles_per_flop,
+            f.prefill.attn_cycles_per_flop,
+        ),
         (c.prefill.layer_cycles, f.prefill.layer_cycles),
         (c.prefill.thread_eff, f.prefill.thread_eff),
         (c.decode_rel_sd, f.decode_rel_sd),
@@ -43,7 +50,11 @@ fn committed_cpu_parameters_are_a_fresh_fit() {
         (&c.decode.cycles_per_flop, &f.decode.cycles_per_flop),
         (&c.prefill.cycles_per_flop, &f.prefill.cycles_per_flop),
     ] {
-        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{stale}");
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{stale}"
+        );
         for (k, v) in a {
             assert!(close(*v, b[k]), "{stale}: {k}: {v} vs {}", b[k]);
         }

@@ -238,7 +238,11 @@ pub fn run(a: &CalibrateArgs) -> Result<String> {
         let errors = crate::cpu_speed::errors(&rows, shipped, Some(fit));
         s.push_str(&crate::cpu_speed::table(&errors, "refitted median |err|"));
         if !skipped.is_empty() {
-            let _ = writeln!(s, "{} CPU reading(s) left out of the CPU fit:", skipped.len());
+            let _ = writeln!(
+                s,
+                "{} CPU reading(s) left out of the CPU fit:",
+                skipped.len()
+            );
             for (l, why) in skipped.iter().take(5) {
                 let _ = writeln!(s, "  {l}: {why}");
             }

@@ -94,7 +94,11 @@ fn calibrate_then_validate_shows_cpu_speed_before_and_after() {
         .args(["calibrate", RECORDS, "-o", prof.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("leave one architecture out"), "{printed}");
     let p: serde_json::Value =
@@ -112,7 +116,11 @@ fn calibrate_then_validate_shows_cpu_speed_before_and_after() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["memory_before_calibration"].as_array().unwrap().len() >= 4);
     let cpu = v["cpu_speed"].as_array().unwrap();
@@ -120,7 +128,9 @@ fn calibrate_then_validate_shows_cpu_speed_before_and_after() {
     for e in cpu {
         let shipped = e["shipped_median_abs_pct"].as_f64().unwrap();
         let after = e["calibrated_median_abs_pct"].as_f64().unwrap();
-        let loo = e["leave_one_architecture_out_median_abs_pct"].as_f64().unwrap();
+        let loo = e["leave_one_architecture_out_median_abs_pct"]
+            .as_f64()
+            .unwrap();
         assert!((shipped - after).abs() < 1e-6, "{e}");
         // fitted in sample, a row is predicted at least as well at the median as left out
         assert!(loo >= after - 1e-9, "{e}");

@@ -117,7 +117,16 @@ pub fn cpu_rows(
                     ""
                 }
             );
-            match CpuRow::new(&s, l.clone(), model.clone(), quant, phase, tokens, depth, tok_s) {
+            match CpuRow::new(
+                &s,
+                l.clone(),
+                model.clone(),
+                quant,
+                phase,
+                tokens,
+                depth,
+                tok_s,
+            ) {
                 Some(row) => rows.push(row),
                 None => skipped.push((l, "the scenario's CPU gives no threads".into())),
             }

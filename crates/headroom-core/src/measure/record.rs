@@ -132,7 +132,9 @@ impl CpuRun {
         };
         over(self.other_cores)
             .map(|o| why(o, "it ran"))
-            .or_else(|| over(self.bandwidth_other_cores).map(|o| why(o, "its bandwidth was measured")))
+            .or_else(|| {
+                over(self.bandwidth_other_cores).map(|o| why(o, "its bandwidth was measured"))
+            })
     }
 }
 

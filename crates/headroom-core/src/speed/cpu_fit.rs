@@ -273,12 +273,6 @@ impl CpuSpeedParams {
     }
 }
 
-impl Default for Isa {
-    fn default() -> Isa {
-        Isa::Avx512
-    }
-}
-
 fn median_of(v: &BTreeMap<String, f64>) -> f64 {
     let mut x: Vec<f64> = v.values().copied().collect();
     if x.is_empty() {
@@ -358,7 +352,12 @@ impl CpuPrepared {
         let body: BTreeMap<String, f64> = work
             .kernel_flops
             .iter()
-            .map(|(k, f)| (k.clone(), f - work.head_flops.get(k).copied().unwrap_or(0.0)))
+            .map(|(k, f)| {
+                (
+                    k.clone(),
+                    f - work.head_flops.get(k).copied().unwrap_or(0.0),
+                )
+            })
             .collect();
         let (pre_cycles, missing_p) = kernel_cycles(&p.prefill.cycles_per_flop, &body);
         let (head_cycles, _) = kernel_cycles(&p.prefill.cycles_per_flop, &work.head_flops);
@@ -589,10 +588,7 @@ fn prefill_features(r: &CpuRow, ks: &[String], s: f64) -> Option<Vec<f64>> {
     let t = r.machine.threads_eff(s) * hz;
     let n = f64::from(r.tokens.max(1));
     let d0 = f64::from(r.depth);
-    let mut x: Vec<f64> = ks
-        .iter()
-        .map(|k| r.work.prompt_flops(k, n) / t)
-        .collect();
+    let mut x: Vec<f64> = ks.iter().map(|k| r.work.prompt_flops(k, n) / t).collect();
     x.push(r.work.attention_flops(d0, n) / t);
     x.push(r.work.layers * n / t);
     Some(x)
