@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum Isa {
     Avx2,
+    /// The default: the instruction set the CPU fit was measured on.
     #[default]
     Avx512,
     Amx,

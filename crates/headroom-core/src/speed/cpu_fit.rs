@@ -7,7 +7,9 @@
 //!
 //! and a prompt of `n` tokens after `d` cached ones
 //!
-//! `t_prefill = (sum_k p_k x F_k x n + q x A(d, n) + r x L x n) / (T' x f)`
+//! `t_prefill = (sum_k p_k x (F_k x n - H_k x (n - 1)) + q x A(d, n) + r x L x n) / (T' x f)`
+//!
+//! (H_k the output head's FLOPs, which a prompt runs for its last token only)
 //!
 //! with W the weight bytes a token reads (the routed experts it uses, the output head, not the
 //! untied embedding table), KV(d) the cache bytes it reads at depth d, B the bandwidth measured
