@@ -268,28 +268,23 @@ fn devices(
             }
         }
         let kind = c.kind.unwrap_or(DeviceKind::Gpu);
+        let backend = match kind {
+            DeviceKind::Gpu => Backend::Cuda,
+            DeviceKind::Unified => Backend::Metal,
+            DeviceKind::Cpu => Backend::Cpu,
+        };
         out.push(DeviceSpec {
             id: "custom".into(),
             name: c.name.clone().unwrap_or_else(|| "custom device".into()),
             vendor: "custom".into(),
-            kind,
-            backend: match kind {
-                DeviceKind::Gpu => Backend::Cuda,
-                DeviceKind::Unified => Backend::Metal,
-                DeviceKind::Cpu => Backend::Cpu,
-            },
             family: "custom".into(),
-            memory: Bytes::from_gib(c.memory_gib),
-            bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
             fp16: c.fp16_tflops.map(FlopsPerSec::from_tflops),
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                kind,
+                backend,
+                Bytes::from_gib(c.memory_gib),
+                BytesPerSec::from_gbs(c.bandwidth_gbs),
+            )
         });
     }
     for h in &r.hardware {

@@ -360,20 +360,13 @@ mod tests {
             id: "test-gpu".into(),
             name: "test gpu".into(),
             vendor: "test".into(),
-            kind: DeviceKind::Gpu,
-            backend: Backend::Cuda,
             family: "test".into(),
-            memory: Bytes(24 * Bytes::GIB),
-            bandwidth: BytesPerSec(1.0e12),
-            fp16: None,
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                DeviceKind::Gpu,
+                Backend::Cuda,
+                Bytes(24 * Bytes::GIB),
+                BytesPerSec(1.0e12),
+            )
         };
         let m = crate::model::fixtures::granite_h_tiny();
         let w = crate::quant::stored_tensors(
