@@ -115,6 +115,7 @@ async function choose(page, s) {
 
 /** The numbers the page shows, by field: the exact value and the text a person reads. */
 async function shown(page, frame = page) {
+  await settle(frame);
   return frame.locator('headroom-calculator').evaluate((el) => {
     const out = {};
     for (const e of el.shadowRoot.querySelectorAll('[data-field]')) {
@@ -125,6 +126,11 @@ async function shown(page, frame = page) {
     out.error = el.shadowRoot.querySelector('[data-field=error]').textContent;
     return out;
   });
+}
+
+/** Waits until every change made on the page is computed in the Worker and drawn. */
+async function settle(frame) {
+  await frame.locator('headroom-calculator').evaluate((el) => el.settled());
 }
 
 /** Every number `headroom fit --json` gives that the page shows must be equal, and read alike. */
@@ -304,6 +310,7 @@ test('a dropped GGUF file is read from its header and gives the CLI answer for t
   const calc = page.locator('headroom-calculator');
   await calc.locator('[name=model]').fill('qwen3-8b');
   await calc.locator('[name=model]').press('Enter');
+  await settle(page);
   assert.equal(await calc.locator('[data-field=file]').isHidden(), true);
   assert.equal((await shown(page)).total_bytes.value, String(cli({ model: 'qwen3-8b', hardware: 'rtx-3060', ctx: 2048 }).total_bytes));
 
@@ -325,6 +332,7 @@ test('a dropped GGUF file is read from its header and gives the CLI answer for t
     const done = new Promise((ok) => calc.addEventListener('headroom-file', ok, { once: true }));
     calc.shadowRoot.querySelector('[data-drop]').dispatchEvent(new DragEvent('drop', { dataTransfer: d, bubbles: true, cancelable: true }));
     await done;
+    await calc.settled();
     Blob.prototype.slice = slice;
     return { seen, size: file.size, bytesRead: Number(calc.shadowRoot.querySelector('[data-field=file]').dataset.value) };
   }, fixture);
@@ -382,9 +390,11 @@ test('a loaded calibration profile gives the CLI answer with --calibration, is r
     // another device: the core's error, naming both
     await calc.locator('[name=hardware]').fill('rtx-4090');
     await calc.locator('[name=hardware]').press('Enter');
+    await settle(page);
     assert.match(await calc.locator('[data-field=error]').textContent(), /is for rtx-3090 with llama\.cpp, not rtx-4090 with llama\.cpp/);
     // removed: the shipped answer again
     await calc.locator('[data-clear-profile]').click();
+    await settle(page);
     assert.equal(await calc.locator('[data-field=error]').textContent(), '');
     assert.ok(await calc.locator('[data-field=profile]').isHidden());
     same(await shown(page), cli({ ...s, hardware: 'rtx-4090' }), 'profile removed');
@@ -399,9 +409,11 @@ test('bad input on the page shows the core error instead of breaking the page', 
   const page = await open('index.html');
   const calc = page.locator('headroom-calculator');
   await calc.locator('[name=ctx]').fill('999999999');
+  await settle(page);
   const err = await calc.locator('[data-field=error]').textContent();
   assert.match(err, /ctx/);
   await calc.locator('[name=ctx]').fill('4096');
+  await settle(page);
   assert.equal(await calc.locator('[data-field=error]').textContent(), '');
   assert.equal(await calc.locator('[data-field=total_bytes]').getAttribute('data-value'), String(cli({ model: 'qwen3-8b', hardware: 'rtx-3060-ti', ctx: 4096 }).total_bytes));
   await page.close();
@@ -411,16 +423,23 @@ test('a core that traps is replaced and the page goes on', async () => {
   const page = await open('index.html');
   const calc = page.locator('headroom-calculator');
   const restarted = calc.evaluate((el) => new Promise((ok) => el.addEventListener('headroom-restart', ok, { once: true })));
-  // stand-in for a trap: the next call fails the way a wasm `unreachable` does
-  await calc.evaluate((el) => {
-    const real = el.core.evaluate;
-    el.core = { ...el.core, evaluate: () => { throw new WebAssembly.RuntimeError('unreachable'); } };
-    el.trappedCore = real;
+  // stand-in for a trap: the Worker's next answer is the one it gives when the wasm hits
+  // `unreachable` (it has then loaded a fresh instance, as a restart does)
+  await calc.evaluate(async (el) => {
+    const { CoreError } = await import('./core-client.js');
+    const real = el.core.call.bind(el.core);
+    el.core.call = (op, ...args) => {
+      if (op !== 'evaluate') return real(op, ...args);
+      el.core.call = real;
+      return real('restart').then(() => Promise.reject(new CoreError('unreachable', true)));
+    };
   });
   await calc.locator('[name=ctx]').fill('8192');
   await restarted;
+  await settle(page);
   assert.match(await calc.locator('[data-field=error]').textContent(), /unreachable/);
   await calc.locator('[name=ctx]').fill('16384');
+  await settle(page);
   assert.equal(await calc.locator('[data-field=error]').textContent(), '');
   assert.equal(await calc.locator('[data-field=total_bytes]').getAttribute('data-value'), String(cli({ model: 'qwen3-8b', hardware: 'rtx-3060-ti', ctx: 16384 }).total_bytes));
   assert.deepEqual(page.errors, []);

@@ -21,7 +21,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const gz = (f) => gzipSync(readFileSync(join(WEB, f)), { level: 9 }).length;
 
-const assets = ['pkg/headroom_wasm_bg.wasm', 'pkg/headroom_wasm.js', 'headroom.js', 'embed.js', 'calculator.css', 'index.html'];
+const assets = ['pkg/headroom_wasm_bg.wasm', 'pkg/headroom_wasm.js', 'embed.js', 'state.js', 'format.js', 'view.js', 'chart.js',
+  'dom.js', 'files.js', 'schedule.js', 'core-client.js', 'worker.js', 'styles.js', 'template.js', 'page.js', 'calculator.css', 'index.html'];
 const wasmGzip = gz(assets[0]);
 const pageGzip = assets.reduce((a, f) => a + gz(f), 0);
 
@@ -47,16 +48,18 @@ await page.waitForFunction(() => window.__headroomFirstRender !== undefined);
 // Best of three runs of 50 changes each: other processes on a shared machine only add time.
 const runs = [];
 for (let run = 0; run < 3; run++) {
-  runs.push(await page.evaluate(() => {
+  runs.push(await page.evaluate(async () => {
     const calc = document.querySelector('headroom-calculator');
     const ctx = calc.shadowRoot.querySelector('[name=ctx]');
     const out = { total: [], core: [] };
     for (let i = 0; i < 60; i++) {
       ctx.value = String(2048 + 512 * (i % 40));
-      const t0 = performance.now();
+      const drawn = new Promise((ok) => calc.addEventListener('headroom-render', ok, { once: true }));
       ctx.dispatchEvent(new Event('input', { bubbles: true }));
-      out.total.push(performance.now() - t0);
-      out.core.push(calc.lastRecomputeMs);
+      await drawn;
+      // from the request to the Worker to the redrawn page (the frame it waited for is not work)
+      out.total.push(calc.lastRecomputeMs);
+      out.core.push(calc.lastCoreMs);
     }
     // the first changes warm the JIT
     return { total: out.total.slice(10), core: out.core.slice(10) };
@@ -74,7 +77,7 @@ const result = {
   recompute_ms: +median(best.total).toFixed(2),
   recompute_ms_p95: +p95(best.total).toFixed(2),
   recompute_ms_medians_of_runs: runs.map((r) => +median(r.total).toFixed(2)),
-  recompute_core_and_render_ms: +median(best.core).toFixed(2),
+  recompute_core_in_worker_ms: +median(best.core).toFixed(2),
   budget: BUDGET,
 };
 mkdirSync(join(WEB, 'screenshots'), { recursive: true });
