@@ -445,3 +445,86 @@ test('a core that traps is replaced and the page goes on', async () => {
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+/** `headroom check --json` for CLI flags given as { flag: value }. */
+function cliCheck(flags) {
+  const args = ['check', '--json'];
+  for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
+  return JSON.parse(execFileSync(BIN, args, { encoding: 'utf8' }));
+}
+
+test('the check panel gives headroom check --json for the same setting and claims', async () => {
+  const page = await open('index.html?model=llama-3-70b&hardware=rtx-4090&quant=Q4_K_M');
+  const calc = page.locator('headroom-calculator');
+  await calc.locator('[name="tok-s"]').fill('300');
+  await settle(page);
+  const want = cliCheck({ model: 'llama-3-70b', hardware: 'rtx-4090', quant: 'Q4_K_M', 'tok-s': 300 });
+  sameAnswer(await calc.evaluate((e) => e.checkResult), want, 'check 300 tok/s');
+  // The bound by hand: Llama 3 70B (config.json: 80 layers, hidden 8192, intermediate 28672,
+  // 8 KV heads of 128, vocab 128256) in Q4_K_M stores its linear weights as Q4_K (4.5 bits)
+  // and attn_v/ffn_down of 40 of the 80 layers and the output head as Q6_K (6.5625 bits):
+  // 80 x 612.4M x 4.5/8 + 40 x 243.3M x (6.5625 + 4.5)/8 + 1.051G x 6.5625/8 = 41.9 GB read per
+  // token (the token embedding's one row aside; the public 42.52 GB file less its 0.59 GB
+  // embedding agrees). The RTX 4090 reads 1008 GB/s (NVIDIA's spec): at most 1008 / 41.9 = 24.1
+  // tok/s, so 300 tok/s is impossible.
+  const claim = await calc.locator('[data-field="check.decode_tok_s"]').getAttribute('data-value');
+  assert.equal(claim, 'impossible');
+  const bound = Number(await calc.locator('[data-field="check.decode_tok_s.bound"]').getAttribute('data-value'));
+  assert.ok(Math.abs(bound - 1008 / 41.9) / (1008 / 41.9) < 0.01, `bound ${bound}`);
+  assert.match(await calc.locator('[data-field="check.decode_tok_s.bound"]').textContent(), /1008 GB\/s/);
+  // an implausible claim comes with the settings that reproduce it, as the CLI ranks them
+  await calc.locator('[name=model]').fill('qwen3-8b');
+  await calc.locator('[name=model]').press('Enter');
+  await calc.locator('[name=hardware]').fill('rtx-3060-ti');
+  await calc.locator('[name=hardware]').press('Enter');
+  await calc.locator('[name=quant]').selectOption('');
+  await calc.locator('[name="tok-s"]').fill('20');
+  await calc.locator('[name=os]').selectOption('windows');
+  await settle(page);
+  const want2 = cliCheck({ model: 'qwen3-8b', hardware: 'rtx-3060-ti', 'tok-s': 20, os: 'windows' });
+  sameAnswer(await calc.evaluate((e) => e.checkResult), want2, 'check 20 tok/s');
+  assert.equal(want2.claims[0].verdict, 'implausible');
+  const n = await calc.locator('[data-field="check.decode_tok_s.explanations"]').getAttribute('data-value');
+  assert.equal(Number(n), want2.claims[0].explanations.length);
+  assert.ok(Number(n) > 0);
+  await page.screenshot({ path: join(SHOTS, 'check-panel.png'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the page works under Content-Security-Policy script-src \'self\', and its drop zones by keyboard', async () => {
+  const strict = await serve(0, { csp: "script-src 'self'" });
+  try {
+    const page = await context.newPage();
+    // the strict server is local too (the context refuses anything but the main one)
+    await page.route((u) => u.href.startsWith(strict.url), (r) => r.continue());
+    await page.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await page.goto(`${strict.url}index.html?embed=1&model=qwen3-8b&hardware=rtx-3060-ti`);
+    await page.waitForFunction(() => window.__headroomFirstRender !== undefined);
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    assert.ok(await page.evaluate(() => document.body.classList.contains('embed')), 'page.js ran');
+    const got = await shown(page);
+    assert.equal(got.total_bytes.value, String(cli({ model: 'qwen3-8b', hardware: 'rtx-3060-ti' }).total_bytes));
+    // keyboard: Tab from the model field reaches the drop zone, which shows its focus and opens
+    // the file picker on Enter; the profile's zone opens on Space
+    const calc = page.locator('headroom-calculator');
+    await calc.locator('[name=model]').focus();
+    await page.keyboard.press('Tab');
+    const focused = await calc.evaluate((el) => {
+      const a = el.shadowRoot.activeElement;
+      return { drop: a?.hasAttribute('data-drop'), visible: a?.matches(':focus-visible'), outline: a && getComputedStyle(a).outlineStyle };
+    });
+    assert.deepEqual(focused, { drop: true, visible: true, outline: 'solid' });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    assert.equal(await chooser.element().getAttribute('name'), 'file');
+    await calc.locator('[data-profile-drop]').focus();
+    const [profile] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(' ')]);
+    assert.ok(await profile.element().evaluate((e) => e.hasAttribute('data-profile-input')));
+    await page.close();
+  } finally {
+    strict.server.close();
+  }
+});
