@@ -528,3 +528,42 @@ test('the page works under Content-Security-Policy script-src \'self\', and its 
     strict.server.close();
   }
 });
+
+test('a burst of changes is one recompute per frame in the Worker, the last value winning; changes made while the wasm loads are kept', async () => {
+  const page = await open('index.html');
+  const calc = page.locator('headroom-calculator');
+  const burst = await calc.evaluate(async (el) => {
+    await el.settled();
+    const ran = el.scheduler.ran;
+    const ctx = el.shadowRoot.querySelector('[name=ctx]');
+    // forty keystrokes and ten attribute changes in one task: one frame, one recompute
+    for (let i = 1; i <= 40; i++) {
+      ctx.value = String(1024 * i);
+      ctx.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+    for (let i = 1; i <= 10; i++) el.setAttribute('ctx', String(2048 * i));
+    await el.settled();
+    return { runs: el.scheduler.ran - ran, n_ctx: el.result.n_ctx };
+  });
+  assert.equal(burst.runs, 1);
+  assert.equal(burst.n_ctx, cli({ model: 'qwen3-8b', hardware: 'rtx-3060-ti', ctx: 20480 }).n_ctx);
+  // a new element: its attributes change before and while its Worker loads the wasm
+  const late = await page.evaluate(async () => {
+    const el = document.createElement('headroom-calculator');
+    el.setAttribute('model', 'llama-3.1-8b');
+    el.setAttribute('hardware', 'rtx-4090');
+    document.body.append(el);
+    el.setAttribute('ctx', '4096');
+    const loadedAtChange = [el.catalog !== null];
+    await new Promise((ok) => setTimeout(ok, 0));
+    loadedAtChange.push(el.catalog !== null);
+    el.setAttribute('ctx', '24576');
+    el.setAttribute('hardware', 'rtx-3090');
+    await el.settled();
+    return { loadedAtChange, result: el.result };
+  });
+  assert.deepEqual(late.loadedAtChange, [false, false]);
+  sameAnswer(late.result, cli({ model: 'llama-3.1-8b', hardware: 'rtx-3090', ctx: 24576 }), 'attributes set while loading');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
