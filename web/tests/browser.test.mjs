@@ -518,11 +518,15 @@ test('the page works under Content-Security-Policy script-src \'self\', and its 
       return { drop: a?.hasAttribute('data-drop'), visible: a?.matches(':focus-visible'), outline: a && getComputedStyle(a).outlineStyle };
     });
     assert.deepEqual(focused, { drop: true, visible: true, outline: 'solid' });
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-    assert.equal(await chooser.element().getAttribute('name'), 'file');
+    // the keys are seen as the click on each zone's file input, which opens the picker (the
+    // picker itself is not waited for: headless Chromium opens it unreliably in a row)
+    const opened = calc.evaluate((el) => new Promise((ok) => el.shadowRoot.querySelector('input[name=file]').addEventListener('click', (e) => { e.preventDefault(); ok(true); }, { once: true })));
+    await page.keyboard.press('Enter');
+    assert.equal(await opened, true);
+    const clicked = calc.evaluate((el) => new Promise((ok) => el.shadowRoot.querySelector('[data-profile-input]').addEventListener('click', (e) => { e.preventDefault(); ok(true); }, { once: true })));
     await calc.locator('[data-profile-drop]').focus();
-    const [profile] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(' ')]);
-    assert.ok(await profile.element().evaluate((e) => e.hasAttribute('data-profile-input')));
+    await page.keyboard.press(' ');
+    assert.equal(await clicked, true);
     await page.close();
   } finally {
     strict.server.close();
