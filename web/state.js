@@ -15,11 +15,14 @@ export const FIT_FIELDS = [
   'model', 'hardware', 'gpus', 'memory', 'ram', 'runtime', 'quant', 'ctx', 'cache-type-k', 'cache-type-v',
   'flash-attn', 'batch', 'ubatch', 'gpu-layers', 'parallel', 'n-cpu-moe',
   'kv-cache-dtype', 'gpu-memory-utilization', 'tensor-parallel', 'max-num-seqs', 'kv-bits', 'attention',
-  'custom-memory', 'custom-bandwidth', 'custom-tflops', 'custom-kind',
+  'custom-memory', 'custom-bandwidth', 'custom-tflops', 'custom-kind', 'backend', 'os',
 ];
 
-/** What was claimed or seen: the flags of `headroom check`. */
-export const CHECK_FIELDS = ['tok-s', 'prompt-tok-s', 'ttft', 'vram-gb', 'fits', 'os'];
+/**
+ * What was claimed or seen: the flags of `headroom check`. The operating system (`os`) is a
+ * setting of the run, as `--os` is for `fit` and `check` alike.
+ */
+export const CHECK_FIELDS = ['tok-s', 'prompt-tok-s', 'ttft', 'vram-gb', 'fits'];
 
 /** Every state field: URL parameters and element attributes. */
 export const FIELDS = [...FIT_FIELDS, ...CHECK_FIELDS];
@@ -42,6 +45,9 @@ const NAMES = {
   runtime: 'runtime', quant: 'quant', 'cache-type-k': 'cache_type_k', 'cache-type-v': 'cache_type_v',
   'kv-cache-dtype': 'kv_cache_dtype', attention: 'attention',
 };
+/** Names the facade takes from a fixed list, checked here so tsc holds them to its types. */
+const OS = /** @type {const} */ (['linux', 'windows', 'wsl2', 'macos']);
+const BACKENDS = /** @type {const} */ (['cuda', 'vulkan', 'rocm', 'metal', 'sycl', 'cpu']);
 /**
  * Claimed numbers, and the claim field each becomes.
  * @type {Record<string, keyof CheckClaims>}
@@ -126,6 +132,12 @@ export function requestFromState(state, file) {
   // a model read from a GGUF file keeps the file's own quantization
   if (file && typeof file === 'object' && 'spec' in file) delete r.quant;
   if (state['flash-attn']) r.flash_attn = state['flash-attn'] === 'on';
+  const os = OS.find((o) => o === state.os);
+  if (os) r.os = os;
+  else if (state.os) throw new Error(`os: \`${state.os}\` is not ${OS.join(', ')}`);
+  const backend = BACKENDS.find((b) => b === state.backend);
+  if (backend) r.backend = backend;
+  else if (state.backend) throw new Error(`backend: \`${state.backend}\` is not ${BACKENDS.join(', ')}`);
   return r;
 }
 
@@ -153,8 +165,5 @@ export function claimsFromState(state) {
   } else if (fits) {
     throw new Error(`fits: \`${fits}\` is not yes or no`);
   }
-  const os = state.os;
-  if (os === 'linux' || os === 'windows' || os === 'wsl2' || os === 'macos') c.os = os;
-  else if (os) throw new Error(`os: \`${os}\` is not linux, windows, wsl2 or macos`);
   return any ? c : null;
 }

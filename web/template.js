@@ -43,15 +43,19 @@ export const TEMPLATE = `
       </div>
       <label>GPUs <input name="gpus" type="number" min="1" max="64" step="1" placeholder="1"></label>
       <label>System RAM (GiB) <input name="ram" type="number" min="0" step="any" placeholder="unknown"></label>
+      <label>Operating system
+        <select name="os"><option value="">not given</option><option value="linux">Linux</option><option value="windows">Windows</option><option value="wsl2">WSL2</option><option value="macos">macOS</option></select></label>
     </fieldset>
     <fieldset class="run">
       <legend>Runtime</legend>
       <label>Runtime <select name="runtime"></select></label>
+      <label data-runtime="llama.cpp ollama lmstudio">Backend
+        <select name="backend"><option value="">the device's own</option><option value="cuda">CUDA</option><option value="vulkan">Vulkan</option><option value="rocm">ROCm</option><option value="metal">Metal</option><option value="sycl">SYCL</option><option value="cpu">CPU only</option></select></label>
       <label>Quantization <select name="quant"><option value="">runtime default</option></select></label>
       <label>Context (tokens) <input name="ctx" type="number" min="0" step="256" placeholder="runtime default"></label>
-      <label data-runtime="llama.cpp">KV cache K <select name="cache-type-k"><option value="">f16</option></select></label>
-      <label data-runtime="llama.cpp">KV cache V <select name="cache-type-v"><option value="">f16</option></select></label>
-      <label data-runtime="llama.cpp" class="check"><input name="flash-attn" type="checkbox"> Flash attention</label>
+      <label data-runtime="llama.cpp ollama lmstudio">KV cache K <select name="cache-type-k"><option value="">f16</option></select></label>
+      <label data-runtime="llama.cpp ollama lmstudio">KV cache V <select name="cache-type-v"><option value="">f16</option></select></label>
+      <label data-runtime="llama.cpp ollama lmstudio" class="check"><input name="flash-attn" type="checkbox"> Flash attention</label>
       <label data-runtime="vllm">KV cache dtype
         <select name="kv-cache-dtype"><option value="">auto</option><option value="fp8">fp8</option></select></label>
       <label data-runtime="vllm">Tensor parallel <input name="tensor-parallel" type="number" min="1" max="64" step="1" placeholder="1"></label>
@@ -61,11 +65,11 @@ export const TEMPLATE = `
         <select name="attention"><option value="">sdpa</option><option value="eager">eager</option></select></label>
       <details>
         <summary>More settings</summary>
-        <label data-runtime="llama.cpp transformers">Batch <input name="batch" type="number" min="1" step="1" placeholder="default"></label>
-        <label data-runtime="llama.cpp">Micro-batch <input name="ubatch" type="number" min="1" step="1" placeholder="512"></label>
-        <label data-runtime="llama.cpp">GPU layers <input name="gpu-layers" type="number" min="0" step="1" placeholder="all"></label>
-        <label data-runtime="llama.cpp">Parallel sequences <input name="parallel" type="number" min="1" step="1" placeholder="1"></label>
-        <label data-runtime="llama.cpp">MoE layers with experts on the CPU <input name="n-cpu-moe" type="number" min="0" step="1" placeholder="0"></label>
+        <label data-runtime="llama.cpp ollama lmstudio transformers">Batch <input name="batch" type="number" min="1" step="1" placeholder="default"></label>
+        <label data-runtime="llama.cpp lmstudio">Micro-batch <input name="ubatch" type="number" min="1" step="1" placeholder="512"></label>
+        <label data-runtime="llama.cpp ollama lmstudio">GPU layers <input name="gpu-layers" type="number" min="0" step="1" placeholder="all"></label>
+        <label data-runtime="llama.cpp ollama lmstudio">Parallel sequences <input name="parallel" type="number" min="1" step="1" placeholder="1"></label>
+        <label data-runtime="llama.cpp ollama lmstudio">MoE layers with experts on the CPU <input name="n-cpu-moe" type="number" min="0" step="1" placeholder="0"></label>
         <label data-runtime="vllm">GPU memory utilization <input name="gpu-memory-utilization" type="number" min="0.05" max="1" step="0.01" placeholder="0.9"></label>
         <label data-runtime="vllm">Max sequences <input name="max-num-seqs" type="number" min="1" step="1" placeholder="256"></label>
       </details>
@@ -135,8 +139,6 @@ export const TEMPLATE = `
       <label>VRAM in use (GiB: nvidia-smi's MiB / 1024) <input name="vram-gb" type="number" min="0" step="any"></label>
       <label>It runs at all
         <select name="fits"><option value="">not claimed</option><option value="yes">yes</option><option value="no">no</option></select></label>
-      <label>Operating system
-        <select name="os"><option value="">not given</option><option value="linux">Linux</option><option value="windows">Windows</option><option value="wsl2">WSL2</option><option value="macos">macOS</option></select></label>
     </form>
     <div class="check-result" aria-live="polite" data-check></div>
   </aside>

@@ -1,4 +1,5 @@
-//! Any UTF-8 text through the importer for llama-bench results (JSON, JSONL, CSV, markdown).
+//! Any UTF-8 text through the importers for llama-bench results (JSON, JSONL, CSV, markdown) and
+//! llama-batched-bench tables.
 #![no_main]
 
 use headroom_formats::import::{import_str, ImportFormat};
@@ -9,5 +10,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = import_str(ImportFormat::LlamaBenchJson, "fuzz", text);
         let _ = import_str(ImportFormat::LlamaBenchCsv, "fuzz", text);
         let _ = import_str(ImportFormat::LlamaBenchMarkdown, "fuzz", text);
+        let _ = import_str(ImportFormat::LlamaBatchedBench, "fuzz", text);
     }
 });

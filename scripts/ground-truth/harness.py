@@ -5,8 +5,9 @@ keeps what it printed, trimmed to the lines `headroom import` reads.
     harness.py prepare  [--models ...] [--quants ...]   write the GGUF files and quantize them
     harness.py memory   [--models ...] [--grid full|smoke]   buffer sizes over the settings grid
     harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N]   llama-bench
-    harness.py batched  [--models ...]                 llama-batched-bench
-    harness.py server   [--model M] [--quant Q] [--clients 1,2,4,8] [--requests N]
+    harness.py batched  [--models ...] [--quant Q]     llama-batched-bench, imported
+    harness.py server   [--model M] [--quant Q] [--np N] [--clients 1,2,4,8] [--requests N]
+                        [--total-requests N] [--replace]
     harness.py import                                  raw/ -> records.jsonl (headroom import)
     harness.py check RECORDS                           validate; fail past the memory tolerance
     harness.py cell MODEL QUANT [--ctx N] [--ub N] [--ctk T] [--ctv T] [--fa on|off] [--np N]
@@ -39,6 +40,7 @@ CACHE = Path(os.environ.get("HEADROOM_CACHE", Path.home() / ".cache" / "headroom
 MODELS_DIR = CACHE / "gt-models"
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama.cpp-cpu"
 SERVER_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama-server-cpu"
+BATCHED_OUT = REPO / "tests" / "fixtures" / "ground-truth" / "llama-batched-bench-cpu"
 # The CPU profile the records name: these VMs are Sapphire Rapids Xeons (AMX, AVX512-FP16), a part
 # whose platform is 8-channel DDR5-4800 (data/hardware/ddr5-4800-8ch.json). A VM gets a share of it.
 HARDWARE = os.environ.get("HEADROOM_GT_HARDWARE", "ddr5-4800-8ch")
@@ -263,15 +265,28 @@ def bench(models, quants, depths, threads, reps, out):
             log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s")
 
 
-def batched(models, quant, out):
-    for m in models:
-        cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "4096",
-               "-b", "2048", "-ub", "512", "-npp", "128", "-ntg", "32", "-npl", "1,2,4,8",
-               "-t", "2", "-fa", "on"]
-        path = out / "raw" / "batched" / f"{m}-{quant}.txt"
-        keep = re.compile(r"^\|")
-        rc, dt = run_trimmed(cmd, path, 2, timeout=1800, keep=keep)
-        log(f"{path.name}: rc {rc}, {dt:.0f} s")
+# The batch-scaling grid: two prompt lengths, 32 generated tokens, 1-8 parallel sequences, the
+# context big enough for the largest cell (8 x (512 + 32) = 4352 cells).
+BATCHED_NPP = [128, 512]
+BATCHED_NTG = [32]
+BATCHED_NPL = [1, 2, 4, 8]
+BATCHED_KEEP = re.compile(KEEP.pattern + r"|^\||n_kv_max =")
+
+
+def batched(models, quant, threads, out, import_only=False, run=None):
+    """llama-batched-bench on each model, its table and settings line kept in out/raw/, then
+    imported into out/records.jsonl (with `import_only`, only the import). `run` N writes a
+    further run beside the first (`<model>-<quant>-runN.txt`); the comparison averages them."""
+    for m in ([] if import_only else models):
+        cmd = [tool("llama-batched-bench"), "-m", str(gguf(m, quant)), "-c", "8192",
+               "-b", "2048", "-ub", "512", "-npp", ",".join(map(str, BATCHED_NPP)),
+               "-ntg", ",".join(map(str, BATCHED_NTG)), "-npl", ",".join(map(str, BATCHED_NPL)),
+               "-t", str(threads), "-fa", "on", "-lv", "4"]
+        tag = f"-run{run}" if run else ""
+        path = out / "raw" / f"{m}-{quant}{tag}.txt"
+        rc, dt = run_trimmed(cmd, path, threads, timeout=1800, keep=BATCHED_KEEP)
+        log(f"{path.name}: rc {rc}, {dt:.0f} s, load average {loadavg()} at the end")
+    import_raw(out, suffixes=(".txt",))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,13 +365,40 @@ def one_request(port, prompt, n_predict, timeout):
     return ttft, e2e, prompt_n, predicted_n or n_gen
 
 
+SERVER_COLS = ["model_file", "quant", "n_parallel", "clients", "request", "prompt_tokens",
+               "gen_tokens", "ttft_s", "tpot_s", "e2e_s", "threads", "build", "loadavg"]
+
+
+def drop_rows(csv_path, model, quant, n_parallel):
+    """Removes the rows of one (model, quant, -np) run from runs.csv, so that a rerun replaces
+    them instead of adding to them."""
+    if not csv_path.exists():
+        return
+    with open(csv_path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    head, body = rows[0], rows[1:]
+    keep = [r for r in body if not (r[0] == f"{model}.json" and r[1] == quant
+                                    and r[2] == str(n_parallel))]
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        w.writerows(keep)
+    log(f"runs.csv: replaced {len(body) - len(keep)} rows of {model} {quant} -np {n_parallel}")
+
+
 def server(model, quant, n_parallel, clients_list, requests_per_client, n_predict, prompt_words,
-           threads, out_dir):
+           threads, out_dir, total_requests=None, replace=False):
+    """llama-server under a closed loop. Each client count sends `requests_per_client` requests
+    per client, or with `total_requests` at least that many in all (ceil(total / clients) per
+    client)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "runs.csv"
+    if replace:
+        drop_rows(csv_path, model, quant, n_parallel)
     new = not csv_path.exists()
-    cols = ["model_file", "quant", "n_parallel", "clients", "request", "prompt_tokens",
-            "gen_tokens", "ttft_s", "tpot_s", "e2e_s", "threads", "build", "loadavg"]
+    cols = SERVER_COLS
     port = free_port()
     ctx = 1024 * n_parallel
     cmd = [tool("llama-server"), "-m", str(gguf(model, quant)), "-np", str(n_parallel),
@@ -377,9 +419,12 @@ def server(model, quant, n_parallel, clients_list, requests_per_client, n_predic
                 lock = threading.Lock()
                 la = loadavg()
 
+                per_client = requests_per_client if total_requests is None \
+                    else -(-total_requests // clients)
+
                 def client(ci):
-                    for k in range(requests_per_client):
-                        req = ci * requests_per_client + k
+                    for k in range(per_client):
+                        req = ci * per_client + k
                         ttft, e2e, pn, gn = one_request(
                             port, prompt_of(prompt_words, req), n_predict, timeout=600)
                         tpot = (e2e - ttft) / (gn - 1) if ttft is not None and gn and gn > 1 \
@@ -440,14 +485,14 @@ def harness_header(path):
                 and not kv.startswith("cmd="))
 
 
-def import_raw(out, records_path=None):
+def import_raw(out, records_path=None, suffixes=(".log", ".jsonl")):
     """Every raw file through `headroom import`, each record given the machine it ran on (the CPU
     profile and its memory size), the harness's thread count and load average."""
     records_path = records_path or out / "records.jsonl"
     mem = mem_total_bytes()
     n = 0
     files = sorted(p for p in (out / "raw").rglob("*") if p.is_file()
-                   and p.suffix in (".log", ".jsonl"))
+                   and p.suffix in suffixes)
     with open(records_path, "w") as dst:
         for p in files:
             h = harness_header(p)
@@ -541,17 +586,27 @@ def main():
     p.add_argument("--threads", type=lambda s: csv_list(s, int), default=[1, 2])
     p.add_argument("--reps", type=int, default=2)
     p = sub.add_parser("batched")
-    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b"])
+    p.add_argument("--models", type=csv_list, default=["qwen3-0.6b", "qwen2.5-0.5b"])
     p.add_argument("--quant", default="Q4_0")
+    # one thread: on the shared two-core VM a second thread waits at every barrier whenever
+    # another process runs, and the timings scatter by factors of several
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batched-out", type=Path, default=BATCHED_OUT)
+    p.add_argument("--import-only", action="store_true", help="re-import raw/ without running")
+    p.add_argument("--run", type=int, help="a further run N, kept beside the first")
     p = sub.add_parser("server")
     p.add_argument("--model", default="qwen3-0.6b")
     p.add_argument("--quant", default="Q4_0")
     p.add_argument("--np", type=int, default=4, dest="n_parallel")
     p.add_argument("--clients", type=lambda s: csv_list(s, int), default=[1, 2, 4, 8])
     p.add_argument("--requests", type=int, default=3, help="requests per client")
+    p.add_argument("--total-requests", type=int,
+                   help="at least this many requests per client count, split over the clients")
+    p.add_argument("--replace", action="store_true",
+                   help="drop runs.csv's rows of this model, quant and -np first")
     p.add_argument("--n-predict", type=int, default=32)
     p.add_argument("--prompt-words", type=int, default=96)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="-t (one: see batched)")
     p.add_argument("--server-out", type=Path, default=SERVER_OUT)
     sub.add_parser("import")
     p = sub.add_parser("check")
@@ -578,10 +633,10 @@ def main():
     elif a.cmd == "bench":
         bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
     elif a.cmd == "batched":
-        batched(a.models, a.quant, a.out)
+        batched(a.models, a.quant, a.threads, a.batched_out, a.import_only, a.run)
     elif a.cmd == "server":
         server(a.model, a.quant, a.n_parallel, a.clients, a.requests, a.n_predict,
-               a.prompt_words, a.threads, a.server_out)
+               a.prompt_words, a.threads, a.server_out, a.total_requests, a.replace)
     elif a.cmd == "import":
         import_raw(a.out)
     elif a.cmd == "check":

@@ -2,6 +2,7 @@
 //! builds), llama-cpp-2024.json (the May 2024 tables) and
 //! docs/speed-accuracy.md (leave-one-device-out errors). Run: `cargo run -p headroom-tests --example speed_report`.
 
+use headroom_core::hardware::Backend;
 use headroom_core::speed::fit::Phase;
 use headroom_tests::speed_report::{build, current_mdape, mdape, render};
 
@@ -22,10 +23,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (d, _) = mdape(&r.measured, &r.left_out, Phase::Decode, &all);
     let (p, _) = mdape(&r.measured, &r.left_out, Phase::Prefill, &all);
     println!("2024 tables, leave-one-device-out median |error|: decode {d:.1}%, prefill {p:.1}%");
-    let cuda = |m: &headroom_tests::current_fixture::CurrentMeasured| m.row.is_cuda();
     let c = &r.current;
-    let (d, _) = current_mdape(c, &c.left_out, Phase::Decode, &cuda);
-    let (p, _) = current_mdape(c, &c.left_out, Phase::Prefill, &cuda);
-    println!("current CUDA builds, leave-one-device-out: decode {d:.1}%, prefill {p:.1}%");
+    for b in [
+        Backend::Cuda,
+        Backend::Vulkan,
+        Backend::Rocm,
+        Backend::Metal,
+    ] {
+        let keep = |m: &headroom_tests::current_fixture::CurrentMeasured| {
+            m.row.is_llama_bench() && m.row.backend == b
+        };
+        let (d, nd) = current_mdape(c, &c.left_out, Phase::Decode, &keep);
+        let (p, np) = current_mdape(c, &c.left_out, Phase::Prefill, &keep);
+        println!(
+            "current {} builds, leave-one-device-out: decode {d:.1}% ({nd} rows), prefill {p:.1}% ({np} rows)",
+            b.name()
+        );
+    }
     Ok(())
 }

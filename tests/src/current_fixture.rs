@@ -1,19 +1,23 @@
-//! Public measurements of current runtime builds (tests/fixtures/validation/current_builds.csv,
-//! copied from shared/validation with its source column) mapped onto catalog scenarios: the
-//! llama.cpp CUDA scoreboard rows the current era is fitted on, and the Metal and MLX rows it is
-//! checked against.
+//! Public measurements of current runtime builds mapped onto catalog scenarios:
+//! tests/fixtures/validation/current_builds.csv (copied from shared/validation with its source
+//! column) and tests/fixtures/speed/current_backends.csv (the llama.cpp scoreboards for CUDA,
+//! Vulkan, ROCm and Metal, and the Strix Halo runs, each row naming its source). The llama-bench
+//! rows (ppN/tgN) are what the current era is fitted on; the llama-cli and MLX rows are checked.
 
+use headroom_core::hardware::Backend;
 use headroom_core::plan::{Runtime, Scenario};
 use headroom_core::speed::fit::{observe, BenchTest, Observation, Phase};
 use headroom_data::llama_bench::{self, BenchRow};
 use headroom_data::{Catalog, ScenarioRequest};
 
 pub const CURRENT_BUILDS: &str = include_str!("../fixtures/validation/current_builds.csv");
+pub const CURRENT_BACKENDS: &str = include_str!("../fixtures/speed/current_backends.csv");
 
 /// Where the current-era measurements came from (recorded in data/speed/llama-cpp.json).
 pub fn sources() -> Vec<String> {
     vec![
         "tests/fixtures/validation/current_builds.csv: llama.cpp discussion #15013 'Performance of llama.cpp with CUDA' (https://github.com/ggml-org/llama.cpp/discussions/15013, 2025-26 builds, llama-bench -ngl 99, Llama 2 7B Q4_0 pp512/tg128), each row naming its transcription".into(),
+        "tests/fixtures/speed/current_backends.csv: more #15013 CUDA rows; llama.cpp discussion #10879 (Vulkan, https://github.com/ggml-org/llama.cpp/discussions/10879), #15021 (ROCm), #4167 (Apple Silicon M3/M4 rows, https://github.com/ggml-org/llama.cpp/discussions/4167), ROCm/ROCm#4748 and llm-tracker.info (Strix Halo), Llama 2 7B F16/Q8_0/Q4_0 pp512/tg128, each row naming its transcription".into(),
     ]
 }
 
@@ -26,7 +30,38 @@ const DEVICES: &[(&str, &str)] = &[
     ("NVIDIA GeForce RTX 4060 Ti", "rtx-4060-ti-16gb"),
     ("NVIDIA GeForce RTX 3060 12GB", "rtx-3060"),
     ("NVIDIA A100 80GB", "a100-80gb-pcie"),
+    ("NVIDIA RTX A6000", "rtx-a6000"),
+    ("NVIDIA RTX PRO 6000 Blackwell", "rtx-pro-6000-blackwell"),
+    // HBM3: the SXM5 card (the PCIe card has HBM2e)
+    ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+    ("NVIDIA GeForce RTX 5080", "rtx-5080"),
+    ("NVIDIA GeForce RTX 5070 Ti", "rtx-5070-ti"),
+    // the scoreboard does not say 8 or 16 GB; both cards have the same GB206 chip and 448 GB/s
+    ("NVIDIA GeForce RTX 5060 Ti", "rtx-5060-ti-16gb"),
+    ("NVIDIA DGX Spark (GB10)", "dgx-spark"),
+    ("AMD Radeon RX 9070 XT", "rx-9070-xt"),
+    ("AMD Radeon RX 7900 XTX", "rx-7900-xtx"),
+    ("Intel Arc A770", "arc-a770"),
+    ("Intel Arc B580", "arc-b580"),
+    ("AMD Ryzen AI Max+ 395 (Radeon 8060S)", "ryzen-ai-max-395"),
 ];
+
+/// `Apple M4 Pro 16-core GPU` -> the catalog chip of that bin (`m4-pro-16c` where the catalog has
+/// a file per bin, else the chip) and its core count.
+fn apple_chip(cat: &Catalog, device: &str) -> Option<(String, u32)> {
+    let rest = device.strip_prefix("Apple ")?;
+    let (chip, cores) = rest.strip_suffix("-core GPU")?.rsplit_once(' ')?;
+    let cores: u32 = cores.parse().ok()?;
+    let stem = chip.to_ascii_lowercase().replace(' ', "-");
+    let bin = format!("{stem}-{cores}c");
+    let id = if cat.hardware(&bin).is_ok() {
+        bin
+    } else {
+        stem
+    };
+    cat.hardware(&id).ok()?;
+    Some((id, cores))
+}
 
 /// Apple sells the 64 GB M3 Max only with the 40-core GPU (the 30-core chip comes with 36 GB):
 /// https://www.apple.com/macbook-pro/specs/ (M3 Max configurations, 2023).
@@ -44,6 +79,10 @@ pub struct CurrentRow {
     /// Flash attention as the row's runtime column states it; `None` when the source does not
     /// say (the transcription's note: "probably FA on").
     pub flash_attn: Option<bool>,
+    /// The llama.cpp backend the row ran (`llama.cpp Vulkan` ...); MLX runs on Metal.
+    pub backend: Backend,
+    /// The chip's GPU core count where the row names its bin (Apple).
+    pub gpu_cores: Option<u32>,
     pub source: String,
 }
 
@@ -99,19 +138,41 @@ fn flash_attn_of(runtime: &str) -> Option<bool> {
     }
 }
 
-/// Every row of the file the catalog can describe, parsed; the others are returned by description.
+fn backend_of(runtime: &str) -> Backend {
+    let r = runtime.to_ascii_lowercase();
+    if r.contains("vulkan") {
+        Backend::Vulkan
+    } else if r.contains("rocm") {
+        Backend::Rocm
+    } else if r.contains("cuda") {
+        Backend::Cuda
+    } else {
+        Backend::Metal
+    }
+}
+
+/// Every row of both files the catalog can describe, parsed; the others are returned by description.
 pub fn rows() -> (Vec<CurrentRow>, Vec<String>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    let mut rd = csv::Reader::from_reader(CURRENT_BUILDS.as_bytes());
-    for r in rd.records().flatten() {
+    let Ok(cat) = headroom_data::catalog() else {
+        return (out, vec!["the catalog does not load".into()]);
+    };
+    let files = [CURRENT_BUILDS, CURRENT_BACKENDS];
+    for r in files
+        .iter()
+        .flat_map(|f| csv::Reader::from_reader(f.as_bytes()).into_records())
+        .flatten()
+    {
         let get = |i: usize| r.get(i).unwrap_or_default().to_string();
         let (source, device, runtime, model, quant, test, value) =
             (get(0), get(2), get(3), get(4), get(5), get(6), get(7));
+        let apple = apple_chip(cat, &device);
         let device_id = DEVICES
             .iter()
             .find(|(k, _)| *k == device)
             .map(|(_, v)| v.to_string())
+            .or_else(|| apple.as_ref().map(|(id, _)| id.clone()))
             .or_else(|| {
                 device
                     .starts_with("Apple M3 Max 64 GB")
@@ -139,6 +200,8 @@ pub fn rows() -> (Vec<CurrentRow>, Vec<String>) {
         out.push(CurrentRow {
             device_id,
             flash_attn: flash_attn_of(&runtime),
+            backend: backend_of(&runtime),
+            gpu_cores: apple.map(|(_, c)| c),
             backend_runtime: runtime,
             model_id: model_id.to_string(),
             quant,
@@ -157,6 +220,12 @@ impl CurrentRow {
 
     pub fn is_cuda(&self) -> bool {
         self.backend_runtime.starts_with("llama.cpp CUDA")
+    }
+
+    /// A llama-bench run (ppN / tgN from an empty cache) of a llama.cpp scoreboard: the rows the
+    /// current era is fitted on. The llama-cli runs at 32K and the MLX rows are only checked.
+    pub fn is_llama_bench(&self) -> bool {
+        !self.is_mlx() && self.test.depth == 0 && self.test.tokens <= 512
     }
 
     /// MLX before its memory was wired (mlx-examples PR #1069) paged weights from disk: a
@@ -189,12 +258,13 @@ pub fn scenario(cat: &Catalog, row: &CurrentRow) -> Option<Scenario> {
     let bench = BenchRow {
         device_id: row.device_id.clone(),
         n_devices: 1,
-        gpu_cores: None,
+        gpu_cores: row.gpu_cores,
         model_id: row.model_id.clone(),
         quant: row.quant.clone(),
         notes: String::new(),
     };
     let mut s = llama_bench::scenario(cat, &bench, row.test)?;
+    headroom_data::request::set_backend(&mut s.devices, row.backend).ok()?;
     if let Runtime::LlamaCpp(ls) = &mut s.runtime {
         ls.flash_attn = row.flash_attn.unwrap_or(true);
     }
@@ -221,10 +291,15 @@ pub fn measured(cat: &Catalog) -> Vec<CurrentMeasured> {
             } else {
                 format!("{:?} {}", row.test.phase, row.test.tokens)
             };
+            let cores = row.gpu_cores.map_or(String::new(), |c| format!(" {c}c"));
             let label = format!(
-                "{} {} {} {}{} {}",
+                "{}{cores} {} {} {}{} {}",
                 row.device_id,
-                if row.is_mlx() { "mlx-lm" } else { "llama.cpp" },
+                if row.is_mlx() {
+                    "mlx-lm".to_string()
+                } else {
+                    format!("llama.cpp {}", row.backend.name())
+                },
                 row.model_id,
                 row.quant,
                 if row.is_mlx() { "" } else { fa },
@@ -232,7 +307,7 @@ pub fn measured(cat: &Catalog) -> Vec<CurrentMeasured> {
             );
             let obs = observe(&scenario, &row.device_id, row.test, row.tok_s, &label)?;
             Some(CurrentMeasured {
-                fitted: row.is_cuda(),
+                fitted: row.is_llama_bench(),
                 row,
                 scenario,
                 obs,

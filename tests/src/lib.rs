@@ -2,5 +2,6 @@
 
 pub mod current_fixture;
 pub mod peak_alloc;
+pub mod simulator_validation;
 pub mod speed_fixture;
 pub mod speed_report;

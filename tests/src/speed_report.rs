@@ -2,6 +2,7 @@
 
 use crate::current_fixture::{self, CurrentMeasured};
 use crate::speed_fixture::{measured, rows, sources, Measured};
+use headroom_core::hardware::Backend;
 use headroom_core::speed::fit::{
     fit, in_sample, leave_one_device_out, leave_one_device_out_with, median, refit_era, Phase,
     Prediction,
@@ -301,47 +302,72 @@ fn render_current(s: &mut String, c: &Current) {
     let _ = writeln!(s, "## Current builds (the default era)\n");
     let _ = writeln!(
         s,
-        "Rows from `tests/fixtures/validation/current_builds.csv` (each with its source). The \
-         llama.cpp CUDA scoreboard rows (discussion #15013, Llama 2 7B Q4_0, pp512/tg128) are \
-         fitted: every group they cover is refitted on them alone, pulled toward the 2024 fit, and \
-         the 2024 CUDA groups are dropped (`speed::fit::refit_era`). *Left out* refits without the \
-         row's device. Metal and MLX have no current rows fitted: their rows are predicted by the \
-         current era, which for Metal is still the 2024 Metal fit, and for MLX borrows llama.cpp's \
-         Metal efficiencies (MLX has no fit of its own yet).\n"
+        "Rows from `tests/fixtures/validation/current_builds.csv` and \
+         `tests/fixtures/speed/current_backends.csv` (each with its source). The llama-bench rows \
+         of the llama.cpp scoreboards (Llama 2 7B, pp512/tg128: discussion #15013 for CUDA, #10879 \
+         for Vulkan, #15021 for ROCm, #4167 for Apple Silicon's M3 and M4 rows, and the Strix Halo \
+         runs) are fitted: every group they cover is refitted on them alone, pulled toward the 2024 \
+         fit, and the 2024 groups of each backend they measure are dropped \
+         (`speed::fit::refit_era`). *Left out* refits without the row's device (all its backends \
+         and core counts). The llama-cli rows at 32K (M3 Max) and the MLX rows are only checked: \
+         MLX has no fit of its own and borrows llama.cpp's Metal efficiencies.\n"
     );
     let _ = writeln!(
         s,
-        "| backend / runtime | phase | rows | MdAPE 2024 era | MdAPE current, fitted | MdAPE current, left out | bar (left out) |"
+        "| backend / runtime | phase | rows | devices | MdAPE 2024 era | MdAPE current, fitted | MdAPE current, left out | bar (left out) |"
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|");
-    type Keep = fn(&CurrentMeasured) -> bool;
-    let groups: [(&str, Keep, f64, f64); 3] = [
-        ("llama.cpp CUDA", |m| m.row.is_cuda(), 10.0, 15.0),
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|");
+    type Keep = Box<dyn Fn(&CurrentMeasured) -> bool>;
+    let bench = |b: Backend| -> Keep {
+        Box::new(move |m: &CurrentMeasured| m.row.is_llama_bench() && m.row.backend == b)
+    };
+    let groups: Vec<(&str, Keep, f64, f64)> = vec![
+        ("llama.cpp CUDA", bench(Backend::Cuda), 10.0, 15.0),
+        ("llama.cpp Vulkan", bench(Backend::Vulkan), 10.0, 15.0),
+        ("llama.cpp ROCm", bench(Backend::Rocm), 10.0, 15.0),
         (
-            "llama.cpp Metal (M3 Max, llama-cli at 32K)",
-            |m| !m.row.is_cuda() && !m.row.is_mlx(),
+            "llama.cpp Metal (llama-bench)",
+            bench(Backend::Metal),
             10.0,
             15.0,
         ),
-        ("MLX (mlx-lm)", |m| m.row.is_mlx(), 10.0, 20.0),
+        (
+            "llama.cpp Metal (M3 Max, llama-cli at 32K)",
+            Box::new(|m: &CurrentMeasured| !m.row.is_llama_bench() && !m.row.is_mlx()),
+            10.0,
+            15.0,
+        ),
+        (
+            "MLX (mlx-lm)",
+            Box::new(|m: &CurrentMeasured| m.row.is_mlx()),
+            10.0,
+            20.0,
+        ),
     ];
     let mut verdicts = Vec::new();
-    for (name, keep, dbar, pbar) in groups {
-        for (phase, bar) in [(Phase::Decode, dbar), (Phase::Prefill, pbar)] {
-            let (e0, n) = current_mdape(c, &c.era_2024, phase, &keep);
+    for (name, keep, dbar, pbar) in &groups {
+        for (phase, bar) in [(Phase::Decode, *dbar), (Phase::Prefill, *pbar)] {
+            let (e0, n) = current_mdape(c, &c.era_2024, phase, keep.as_ref());
+            let devices: std::collections::BTreeSet<&str> = c
+                .measured
+                .iter()
+                .filter(|m| m.obs.phase == phase && keep(m))
+                .map(|m| m.row.device_id.as_str())
+                .collect();
+            let nd = devices.len();
             if n == 0 {
-                let _ = writeln!(s, "| {name} | {phase:?} | 0 | - | - | - | {bar:.0}% |");
+                let _ = writeln!(s, "| {name} | {phase:?} | 0 | 0 | - | - | - | {bar:.0}% |");
                 verdicts.push(format!("{name} {phase:?}: no rows, bar not tested"));
                 continue;
             }
-            let (e1, _) = current_mdape(c, &c.predicted, phase, &keep);
-            let (e2, _) = current_mdape(c, &c.left_out, phase, &keep);
+            let (e1, _) = current_mdape(c, &c.predicted, phase, keep.as_ref());
+            let (e2, _) = current_mdape(c, &c.left_out, phase, keep.as_ref());
             let _ = writeln!(
                 s,
-                "| {name} | {phase:?} | {n} | {e0:.1}% | {e1:.1}% | {e2:.1}% | {bar:.0}% |"
+                "| {name} | {phase:?} | {n} | {nd} | {e0:.1}% | {e1:.1}% | {e2:.1}% | {bar:.0}% |"
             );
             verdicts.push(format!(
-                "{name} {phase:?}: {} ({e2:.1}% on {n} rows)",
+                "{name} {phase:?}: {} ({e2:.1}% on {n} rows, {nd} devices)",
                 if e2 <= bar { "met" } else { "NOT met" }
             ));
         }
@@ -349,9 +375,8 @@ fn render_current(s: &mut String, c: &Current) {
     let _ = writeln!(s, "\nBars on devices left out: {}.\n", verdicts.join("; "));
     let _ = writeln!(
         s,
-        "Vulkan, ROCm and SYCL have no current rows in the repository: they are predicted from the \
-         GPU-wide groups (current root, 2024 quantization classes) and say so in their warnings. \
-         CPUs stay at their physical bound until the harness's llama.cpp CPU runs are fitted.\n"
+        "SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
+         warnings. CPUs are not in this table (their speed is `speed/cpu.rs`'s roofline).\n"
     );
     let _ = writeln!(
         s,

@@ -48,7 +48,7 @@ test('the catalog lists the embedded models and devices', () => {
   const c = core.catalog();
   assert.ok(c.models.length >= 30);
   assert.ok(c.hardware.length >= 60);
-  assert.deepEqual(c.runtimes, ['llama.cpp', 'vllm', 'mlx', 'transformers']);
+  assert.deepEqual(c.runtimes, ['llama.cpp', 'ollama', 'lmstudio', 'vllm', 'mlx', 'transformers']);
   assert.ok(c.quants.includes('Q4_K_M'));
   const q = c.models.find((m) => m.id === 'qwen3-8b');
   // data/models/qwen3-8b.json: num_hidden_layers 36, max_position_embeddings 40960

@@ -155,9 +155,13 @@ test('state travels through URL parameters and becomes the facade requests', () 
   const s = stateFromParams(new URLSearchParams('model=llama-3-70b&hardware=rtx-4090,rtx-3090&ctx=8192&tok-s=300&os=linux&colour=red'));
   assert.deepEqual(s, { model: 'llama-3-70b', hardware: 'rtx-4090,rtx-3090', ctx: '8192', 'tok-s': '300', os: 'linux' });
   assert.equal(paramsFromState(s).toString(), 'model=llama-3-70b&hardware=rtx-4090%2Crtx-3090&ctx=8192&tok-s=300&os=linux');
-  assert.deepEqual(requestFromState(s), { model: 'llama-3-70b', hardware: ['rtx-4090', 'rtx-3090'], ctx: 8192 });
-  assert.deepEqual(claimsFromState(s), { tok_s: 300, os: 'linux' });
+  // the operating system is a setting of the run (`--os`), in the request, not a claim
+  assert.deepEqual(requestFromState(s), { model: 'llama-3-70b', hardware: ['rtx-4090', 'rtx-3090'], ctx: 8192, os: 'linux' });
+  assert.deepEqual(claimsFromState(s), { tok_s: 300 });
   assert.equal(claimsFromState({ os: 'linux' }), null, 'an operating system alone claims nothing');
+  assert.throws(() => requestFromState({ os: 'beos' }), /os: `beos` is not linux, windows, wsl2, macos/);
+  assert.equal(requestFromState({ backend: 'vulkan' }).backend, 'vulkan');
+  assert.throws(() => requestFromState({ backend: 'opencl' }), /backend: `opencl`/);
   assert.deepEqual(claimsFromState({ fits: 'no' }), { fits: false });
   assert.throws(() => claimsFromState({ fits: 'maybe' }), /fits: `maybe`/);
   assert.throws(() => requestFromState({ ctx: 'lots' }), /ctx: `lots` is not a number/);

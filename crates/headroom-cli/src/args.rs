@@ -71,9 +71,18 @@ pub enum OnOff {
 
 #[derive(Clone, Debug, Args)]
 pub struct ScenarioArgs {
-    /// A catalog model (id, Hugging Face repo, alias) or a path to a .gguf or config.json file.
-    #[arg(long, short = 'm')]
+    /// A catalog model (id, Hugging Face repo, alias, Ollama tag) or a path to a .gguf or config.json file.
+    #[arg(
+        long,
+        short = 'm',
+        required_unless_present = "params",
+        default_value = ""
+    )]
     pub model: String,
+    /// A bare size instead of a model (`70b`, `7.5b`, `500m`): a generic dense transformer shaped
+    /// after the catalog's Llama models; the answer says it is an estimate.
+    #[arg(long, conflicts_with = "model")]
+    pub params: Option<String>,
     /// Hardware id, or a comma list for several GPUs (`rtx-3090,rtx-3090`); `m4-pro-64gb` picks a memory option.
     #[arg(long)]
     pub hardware: Option<String>,
@@ -103,6 +112,10 @@ pub struct ScenarioArgs {
     /// llama.cpp (also ollama, lmstudio), vllm, mlx, transformers.
     #[arg(long)]
     pub runtime: Option<String>,
+    /// llama.cpp's backend: cuda, vulkan, rocm, metal, sycl or cpu (default: what the device
+    /// normally uses).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// Weight format: Q4_K_M, Q8_0, F16, IQ4_XS, mlx-4bit, gptq-4bit, awq-4bit, fp8, nf4, exl2-4.5 ...
     #[arg(long, short = 'q')]
     pub quant: Option<String>,
@@ -161,6 +174,18 @@ pub struct ScenarioArgs {
     /// llama.cpp `--swa-full`: sliding-window layers keep a cache of the whole context.
     #[arg(long)]
     pub swa_full: bool,
+    /// linux, windows, wsl2 or macos: Windows and WSL2 keep VRAM from CUDA, and their NVIDIA
+    /// driver may spill what does not fit to system memory.
+    #[arg(long)]
+    pub os: Option<String>,
+    /// With `--os windows`: whether the first GPU drives the desktop (default yes; `no` for a
+    /// second card or a display on the integrated GPU).
+    #[arg(long = "display-gpu", value_enum)]
+    pub display_gpu: Option<YesNo>,
+    /// An Ollama variable for `--runtime ollama`, as in Ollama's environment
+    /// (`--env OLLAMA_NUM_PARALLEL=4 --env OLLAMA_KV_CACHE_TYPE=q8_0`); repeatable.
+    #[arg(long = "env", value_name = "OLLAMA_X=VALUE")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +254,10 @@ pub struct PlanArgs {
     pub ram: Option<f64>,
     #[arg(long)]
     pub runtime: Option<String>,
+    /// llama.cpp's backend: cuda, vulkan, rocm, metal, sycl or cpu (default: what the device
+    /// normally uses).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// chat, agent, summary or batch.
     #[arg(long = "use-case", default_value = "chat")]
     pub use_case: String,
@@ -281,6 +310,10 @@ pub struct SimulateArgs {
     /// groups set the step times.
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
+    /// llama-batched-bench output of this model on this machine (its table, or `headroom import`
+    /// records of it): step times fitted on its rows instead of the speed model (llama.cpp only).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["calibration", "roofline"])]
+    pub batched_bench: Option<PathBuf>,
     /// Seconds each closed-loop user waits between an answer and its next request.
     #[arg(long, value_name = "SECS", requires = "users")]
     pub think_time: Option<f64>,
@@ -377,9 +410,6 @@ pub struct CheckArgs {
     /// Tokens already in the KV cache before the prompt.
     #[arg(long, default_value_t = 0)]
     pub depth: u32,
-    /// linux, windows, wsl2 or macos (the Windows driver may spill VRAM to system memory).
-    #[arg(long)]
-    pub os: Option<String>,
     /// Print JSON: `claims[]` with `quantity`, `claimed`, `verdict`, `bound`, `predicted`, `low`,
     /// `high`, `explanations[]` (`cause`, `setting`, `predicted`).
     #[arg(long)]

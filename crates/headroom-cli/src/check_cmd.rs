@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 pub fn run(a: &CheckArgs) -> Result<String> {
     let s = scenario::build(&a.scenario)?;
     let os =
-        match &a.os {
+        match &a.scenario.os {
             None => None,
             Some(o) => Some(Os::parse(o).ok_or_else(|| {
                 anyhow::anyhow!("--os: unknown `{o}` (linux, windows, wsl2, macos)")
@@ -111,7 +111,7 @@ pub fn run(a: &CheckArgs) -> Result<String> {
     if a.json {
         return Ok(serde_json::to_string_pretty(&r)? + "\n");
     }
-    Ok(human(&r, a.scenario.runtime.as_deref()))
+    Ok(human(&r))
 }
 
 fn unit(q: Quantity) -> &'static str {
@@ -134,26 +134,16 @@ fn num(q: Quantity, v: f64) -> String {
     }
 }
 
-/// The runtime as the user named it: Ollama and LM Studio are llama.cpp underneath.
-fn runtime_label(r: &CheckReport, asked: Option<&str>) -> String {
-    match asked.map(str::to_ascii_lowercase).as_deref() {
-        Some("ollama") => "Ollama (llama.cpp engine)".into(),
-        Some("lmstudio" | "lm-studio") => "LM Studio (llama.cpp engine)".into(),
-        _ => r.runtime.clone(),
-    }
-}
-
-pub fn human(r: &CheckReport, asked_runtime: Option<&str>) -> String {
+pub fn human(r: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} {} on {} — context {}, {}",
-        r.model,
-        r.quant,
-        runtime_label(r, asked_runtime),
-        r.n_ctx,
-        r.as_run
+        r.model, r.quant, r.runtime, r.n_ctx, r.as_run
     );
+    for n in &r.notes {
+        let _ = writeln!(out, "  {n}");
+    }
     for c in &r.claims {
         claim(&mut out, c);
     }

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     pub files: Vec<PathBuf>,
-    /// llama-bench-json, llama-bench-jsonl, llama-bench-csv, llama-bench-md, llama-cpp-log,
-    /// vllm-log, mlx-lm, ollama-verbose, validation-csv, runtime-output; guessed when left out.
+    /// llama-bench-json, llama-bench-jsonl, llama-bench-csv, llama-bench-md, llama-batched-bench,
+    /// llama-cpp-log, vllm-log, mlx-lm, ollama-verbose, validation-csv, runtime-output; guessed
+    /// when left out.
     #[arg(long)]
     pub format: Option<String>,
     /// Write the records here (atomically) instead of to standard output.

@@ -48,6 +48,7 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         memory_gib: a.memory,
         ram_gib: a.ram,
         runtime: a.runtime.clone(),
+        backend: a.backend.clone(),
         ..ScenarioRequest::default()
     };
     let base = headroom_data::build(&req, None)?;

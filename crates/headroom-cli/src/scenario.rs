@@ -1,6 +1,6 @@
 //! Turns command-line arguments (and a model file, when one is named) into a core `Scenario`.
 
-use crate::args::{OnOff, ScenarioArgs};
+use crate::args::{OnOff, ScenarioArgs, YesNo};
 use crate::model_file;
 use anyhow::{bail, Context, Result};
 use headroom_core::Scenario;
@@ -60,6 +60,7 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         ram_gib: a.ram,
         wired_limit_mb: a.wired_limit_mb,
         runtime: a.runtime.clone(),
+        backend: a.backend.clone(),
         ctx: a.ctx,
         batch: a.batch,
         ubatch: a.ubatch,
@@ -80,7 +81,29 @@ pub fn request(a: &ScenarioArgs) -> Result<ScenarioRequest> {
         attention: a.attention.clone(),
         kv_bits: a.kv_bits,
         beyond_trained: a.beyond_trained.then_some(true),
+        params: a.params.clone(),
+        os: a.os.clone(),
+        display_gpu: a.display_gpu.map(|d| d == YesNo::Yes),
+        env: env(&a.env)?,
     })
+}
+
+/// `--env KEY=VALUE`, each given once.
+fn env(pairs: &[String]) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            bail!("--env takes KEY=VALUE (OLLAMA_NUM_PARALLEL=4), got `{p}`");
+        };
+        let k = k.trim();
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            bail!("--env: {k} given twice");
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `--cpu GBS,THREADS[,ISA,GHZ]`.

@@ -4,13 +4,16 @@ use crate::args::{ServerArg, SimulateArgs};
 use crate::render::table;
 use crate::scenario;
 use anyhow::{bail, Context, Result};
+use headroom_core::measure::{MeasurementRecord, SourceKind};
 use headroom_core::simulate::plot::latency_vs_load_svg;
+use headroom_core::simulate::MeasuredSteps;
 use headroom_core::simulate::{
     engine_for, max_rate, max_users, parse_table, replicas_needed, roofline_for, simulate, sweep,
     Arrivals, FleetPlan, Lengths, LoadPoint, Percentiles, Report, Server, Slo, SloSearch,
     StepTimes, UsersSearch, Workload,
 };
 use headroom_core::FlopsPerSec;
+use headroom_formats::import::{detect, import_str, ImportFormat};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -102,6 +105,7 @@ fn workload(a: &SimulateArgs) -> Result<Workload> {
 enum Steps {
     Fitted(Box<headroom_core::speed::SpeedModel>),
     Roofline(headroom_core::simulate::Roofline),
+    Measured(MeasuredSteps),
 }
 
 impl Steps {
@@ -109,6 +113,7 @@ impl Steps {
         match self {
             Steps::Fitted(_) => "fitted speed model",
             Steps::Roofline(_) => "roofline step times",
+            Steps::Measured(_) => "llama-batched-bench pass costs",
         }
     }
 }
@@ -118,6 +123,7 @@ impl StepTimes for Steps {
         match self {
             Steps::Fitted(m) => m.prefill(tokens, context, batch),
             Steps::Roofline(r) => r.prefill(tokens, context, batch),
+            Steps::Measured(m) => m.prefill(tokens, context, batch),
         }
     }
 
@@ -125,8 +131,60 @@ impl StepTimes for Steps {
         match self {
             Steps::Fitted(m) => m.decode(batch, mean_context),
             Steps::Roofline(r) => r.decode(batch, mean_context),
+            Steps::Measured(m) => m.decode(batch, mean_context),
         }
     }
+
+    fn step(&self, s: &headroom_core::simulate::Step) -> f64 {
+        match self {
+            Steps::Fitted(m) => m.step(s),
+            Steps::Roofline(r) => r.step(s),
+            Steps::Measured(m) => m.step(s),
+        }
+    }
+}
+
+/// Step times fitted on a llama-batched-bench file: its table as llama.cpp printed it, or the
+/// records `headroom import` made of it. A file of several models is narrowed to `--model`.
+fn measured_steps(path: &Path, model: &str, s: &headroom_core::Scenario) -> Result<MeasuredSteps> {
+    let headroom_core::Runtime::LlamaCpp(ls) = &s.runtime else {
+        bail!(
+            "--batched-bench times llama.cpp passes; the runtime is {}",
+            s.runtime.name()
+        );
+    };
+    let text = read(path)?;
+    let origin = path.display().to_string();
+    let records = if detect(&text) == ImportFormat::LlamaBatchedBench {
+        import_str(ImportFormat::LlamaBatchedBench, &origin, &text)
+            .with_context(|| origin.clone())?
+    } else {
+        let mut v = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let r: MeasurementRecord = serde_json::from_str(line)
+                .with_context(|| format!("{origin} line {}: not a measurement record", i + 1))?;
+            v.push(r);
+        }
+        v
+    };
+    let mut models: Vec<&str> = records
+        .iter()
+        .filter(|r| r.source.kind == SourceKind::LlamaBatchedBench)
+        .filter_map(|r| r.model.as_deref())
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    let name = match models.as_slice() {
+        [] => bail!("{origin} holds no llama-batched-bench rows"),
+        [one] => one.to_string(),
+        _ => model.to_string(),
+    };
+    MeasuredSteps::from_records(&records, &name, ls.n_ubatch.max(1))
+        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))
 }
 
 pub fn run(a: &SimulateArgs) -> Result<String> {
@@ -148,7 +206,9 @@ pub fn run(a: &SimulateArgs) -> Result<String> {
     if a.roofline && a.calibration.is_some() {
         bail!("--calibration sets the fitted speed model's step times; it does not apply to --roofline");
     }
-    let steps = if a.roofline {
+    let steps = if let Some(p) = &a.batched_bench {
+        Steps::Measured(measured_steps(p, &a.scenario.model, &s)?)
+    } else if a.roofline {
         Steps::Roofline(roofline_for(&s).map_err(|e| {
             anyhow::anyhow!("{e}; give the device's dense FP16 rate with --tflops to simulate it")
         })?)

@@ -3,18 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn headroom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{output as headroom, text};
 
 /// The validation CSV's single RTX 3090 rows (XiongjieDai/GPU-Benchmarks-on-LLM-Inference).
 fn rtx3090_csv(dir: &Path) -> String {

@@ -1,26 +1,9 @@
 //! The `headroom` binary end to end: the JSON contract, errors people will meet, model files.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
 
-fn headroom(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn fixture(name: &str) -> String {
-    format!(
-        "{}/../../tests/fixtures/formats/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use common::{fixture, headroom};
 
 #[test]
 fn fit_json_has_the_documented_contract() {

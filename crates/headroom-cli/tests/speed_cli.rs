@@ -1,25 +1,9 @@
 //! `headroom speed`, `headroom plan` and the `speed` object of `fit --json`, end to end.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
 
-fn headroom(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let (code, out, err) = headroom(args);
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap()
-}
+use common::{headroom, json};
 
 fn assert_band(v: &serde_json::Value, key: &str) {
     let x = v[key]
@@ -165,5 +149,55 @@ fn validate_compares_speed_readings() {
     assert!(
         decode["median_abs_pct"].as_f64().unwrap() <= 10.0,
         "{decode}"
+    );
+}
+
+#[test]
+fn backend_picks_the_fit_of_the_build_it_names() {
+    // the same RX 7900 XTX under ROCm (its catalog default) and under Vulkan answers from each
+    // backend's own fit: discussion #15021 and #10879 rows, Llama 2 7B Q4_0 tg128 167.11 and
+    // 182.63 tok/s without flash attention (tests/fixtures/speed/current_backends.csv)
+    let args = |b: &str| {
+        vec![
+            "speed",
+            "-m",
+            "llama-2-7b",
+            "-q",
+            "Q4_0",
+            "--hardware",
+            "rx-7900-xtx",
+            "--backend",
+            b,
+            "--flash-attn",
+            "off",
+            "--json",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let run = |b: &str| {
+        let a = args(b);
+        json(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let rocm = run("rocm");
+    let vulkan = run("vulkan");
+    let cal = |v: &serde_json::Value| v["calibration"].to_string();
+    assert!(cal(&rocm).contains("rocm/rdna3"), "{}", cal(&rocm));
+    assert!(cal(&vulkan).contains("vulkan/rdna3"), "{}", cal(&vulkan));
+    // no CUDA build runs on an AMD card: the error names the flag and what the card runs
+    let (code, _, err) = headroom(&[
+        "speed",
+        "-m",
+        "llama-2-7b",
+        "--hardware",
+        "rx-7900-xtx",
+        "--backend",
+        "cuda",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("backend") && err.contains("rocm or vulkan"),
+        "{err}"
     );
 }

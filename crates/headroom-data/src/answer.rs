@@ -96,10 +96,22 @@ fn report_with(s: &Scenario, q: &SpeedQuery, o: &SpeedOptions, p: &SpeedParams) 
     };
     r.verdicts = verdicts_at_setting(s, p);
     if p.runtime != runtime {
-        r.warnings.push(format!(
-            "no {runtime} measurements yet: {}'s fitted efficiencies are used",
-            p.runtime
-        ));
+        r.warnings.push(if runtime == "mlx" {
+            format!(
+                "no mlx-lm speed fit yet (too few public mlx-lm rows): {}'s Metal efficiencies are used with MLX's own bytes per weight ({}) and {}-token prefill chunks; the band is theirs",
+                p.runtime,
+                s.quant,
+                match &s.runtime {
+                    headroom_core::Runtime::Mlx(m) => m.prefill_step,
+                    _ => 0,
+                }
+            )
+        } else {
+            format!(
+                "no {runtime} measurements yet: {}'s fitted efficiencies are used",
+                p.runtime
+            )
+        });
     }
     r
 }

@@ -7,11 +7,14 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub mod answer;
+pub mod generic_model;
 mod hardware;
 pub mod llama_bench;
 mod lookup;
 mod models;
 mod names;
+mod ollama_env;
+pub mod os;
 pub mod profile;
 mod quality;
 pub mod request;
@@ -154,15 +157,15 @@ mod tests {
             Some("mlx-4bit-g64"),
             Some("mlx"),
         );
-        check_model("qwen3:8b", "qwen3-8b", None, None);
+        check_model("qwen3:8b", "qwen3-8b", None, Some("ollama"));
         check_model(
             "qwen3:8b-q4_K_M",
             "qwen3-8b",
             Some("Q4_K_M"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
         check_model("llama3-70b", "llama-3-70b", None, None);
-        check_model("llama3.1:8b", "llama-3.1-8b", None, None);
+        check_model("llama3.1:8b", "llama-3.1-8b", None, Some("ollama"));
         check_model("Qwen/Qwen3-8B-FP8", "qwen3-8b", Some("fp8"), Some("vllm"));
         check_model(
             "Qwen/Qwen2.5-72B-Instruct-AWQ",
@@ -195,7 +198,7 @@ mod tests {
             "llama3.1:70b-instruct-q8_0",
             "llama-3.1-70b",
             Some("Q8_0"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
     }
 
@@ -231,11 +234,12 @@ mod tests {
     #[test]
     fn mac_names_with_memory_and_ambiguous_names() {
         // Apple's options (data/hardware): M3 Max 30c 36/96 GB, 40c 48/64/128 GB; M4 Max 32c 36 GB,
-        // 40c 48/64/128 GB; M4 Pro 24/48/64 GB.
+        // 40c 48/64/128 GB; M4 Pro 20c and 16c 24/48/64 GB.
         check_hardware("m3-max-48gb", "m3-max-40c", 48.0, false);
         check_hardware("m3-max-36gb", "m3-max-30c", 36.0, false);
         check_hardware("m4-max-128gb", "m4-max-40c", 128.0, false);
-        check_hardware("mac mini m4 pro 64gb", "m4-pro", 64.0, false);
+        check_hardware("mac mini m4 pro 64gb", "m4-pro", 64.0, true);
+        check_hardware("m4-pro-16c", "m4-pro-16c", 24.0, false);
         check_hardware("MacBook Pro M4 Max 36GB", "m4-max-32c", 36.0, false);
         check_hardware("m4-max", "m4-max-40c", 48.0, true);
         check_hardware("M4 Max", "m4-max-40c", 48.0, true);
@@ -244,12 +248,19 @@ mod tests {
         check_hardware("h100-pcie", "h100-pcie", 80.0, false);
         check_hardware("rtx 4060 ti", "rtx-4060-ti-8gb", 8.0, true);
         check_hardware("rtx 4060", "rtx-4060", 8.0, false);
-        check_hardware("m4-pro@48gb", "m4-pro", 48.0, false);
+        check_hardware("m4-pro@48gb", "m4-pro", 48.0, true);
         let cat = catalog().unwrap();
         let pro = cat.resolve_hardware("m4-pro").unwrap();
         let note = pro.memory_note.unwrap();
         assert!(
             note.contains("24 GB") && note.contains("m4-pro-64gb"),
+            "{note}"
+        );
+        // Apple's Mac mini specs: M4 Pro with a 16-core or a 20-core GPU; the name is taken as the
+        // 20-core chip and says so
+        let note = pro.choice_note.unwrap();
+        assert!(
+            note.contains("20-core GPU") && note.contains("m4-pro-16c"),
             "{note}"
         );
         let note = cat.resolve_hardware("h100").unwrap().choice_note.unwrap();
@@ -292,14 +303,57 @@ mod tests {
             "{:?}",
             s.notes
         );
-        // `--memory` answers the memory choice, so no note about it
+        // `--memory` answers the memory choice, so no note about it; the GPU bin stays ambiguous
         let req = ScenarioRequest {
             model: "qwen3-8b".into(),
             hardware: vec!["m4-pro".into()],
             memory_gib: Some(48.0),
             ..Default::default()
         };
-        assert!(build(&req, None).unwrap().notes.is_empty());
+        let notes = build(&req, None).unwrap().notes;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("m4-pro-16c"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_backend_is_set_on_the_devices_that_have_it() {
+        let req = |hw: &[&str], backend: &str| ScenarioRequest {
+            model: "qwen3-8b".into(),
+            hardware: hw.iter().map(|h| h.to_string()).collect(),
+            backend: Some(backend.into()),
+            ..Default::default()
+        };
+        let s = build(&req(&["rtx-4090"], "vulkan"), None).unwrap();
+        assert_eq!(
+            s.devices[0].backend,
+            headroom_core::hardware::Backend::Vulkan
+        );
+        let s = build(&req(&["rx-7900-xtx"], "ROCm"), None).unwrap();
+        assert_eq!(s.devices[0].backend, headroom_core::hardware::Backend::Rocm);
+        // no CUDA on an AMD card, no Vulkan on a Mac: named, with what the device runs
+        let e = build(&req(&["rx-7900-xtx"], "cuda"), None).unwrap_err();
+        assert_eq!(e.field, "backend");
+        assert!(e.problem.contains("rocm or vulkan"), "{e}");
+        let e = build(&req(&["m4-max-40c"], "vulkan"), None).unwrap_err();
+        assert!(e.problem.contains("metal"), "{e}");
+        let e = build(&req(&["rtx-4090"], "opencl"), None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("backend: unknown backend `opencl`"),
+            "{e}"
+        );
+        // cpu runs on the host: the GPU is dropped, and without a host it is refused
+        let mut r = req(&["rtx-4090"], "cpu");
+        assert_eq!(build(&r, None).unwrap_err().field, "backend");
+        r.host = Some("ddr5-5600-2ch".into());
+        r.ram_gib = Some(64.0);
+        let s = build(&r, None).unwrap();
+        assert_eq!(s.devices.len(), 1);
+        assert_eq!(s.devices[0].kind, headroom_core::hardware::DeviceKind::Cpu);
+        // another runtime keeps its own backend
+        let mut r = req(&["m4-max-40c"], "cuda");
+        r.runtime = Some("mlx".into());
+        assert!(build(&r, None).is_err());
     }
 
     #[test]

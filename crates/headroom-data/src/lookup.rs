@@ -158,7 +158,8 @@ pub(crate) fn find_model<'a>(cat: &'a Catalog, query: &str) -> Result<ModelMatch
         return Ok(ModelMatch {
             entry,
             quant: None,
-            runtime: None,
+            // an Ollama `name:tag` alias is run by Ollama
+            runtime: (q.contains(':') && !q.contains('/')).then_some("ollama"),
             notes: Vec::new(),
         });
     }

@@ -195,7 +195,8 @@ pub(crate) fn read(q: &str) -> Read {
     Read {
         stems,
         quant: quant.or(read.quant),
-        runtime: Some("llama.cpp"),
+        // an Ollama tag is run by Ollama
+        runtime: Some("ollama"),
         variant: variant || read.variant,
     }
 }
@@ -267,21 +268,21 @@ mod tests {
             "qwen3:8b-q4_K_M",
             "qwen3:8b",
             Some("Q4_K_M"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
         check(
             "llama3.1:8b-instruct-q8_0",
             "llama3.1:8b",
             Some("Q8_0"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
         check(
             "llama3.1:70b-instruct-fp16",
             "llama3.1:70b",
             Some("F16"),
-            Some("llama.cpp"),
+            Some("ollama"),
         );
-        check("qwen3:latest", "qwen3", None, Some("llama.cpp"));
+        check("qwen3:latest", "qwen3", None, Some("ollama"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::{catalog, Catalog};
 use headroom_core::hardware::{Backend, DeviceKind, DeviceSpec};
-use headroom_core::memory::llama_cpp::LlamaCppSettings;
+use headroom_core::memory::llama_cpp::{Launcher, LlamaCppSettings};
 use headroom_core::memory::mlx::MlxSettings;
 use headroom_core::memory::transformers::{Attention, TransformersSettings};
 use headroom_core::memory::vllm::VllmSettings;
@@ -40,6 +40,9 @@ pub struct ScenarioRequest {
     pub wired_limit_mb: Option<u64>,
     /// llama.cpp (also `ollama`, `lmstudio`), vllm, mlx, transformers.
     pub runtime: Option<String>,
+    /// The llama.cpp backend the devices run: cuda, vulkan, rocm, metal, sycl or cpu; default:
+    /// what each device normally uses (its catalog entry's backend).
+    pub backend: Option<String>,
     pub ctx: Option<u32>,
     pub batch: Option<u32>,
     pub ubatch: Option<u32>,
@@ -66,6 +69,15 @@ pub struct ScenarioRequest {
     pub kv_bits: Option<u8>,
     /// Let max-context searches go past the trained length.
     pub beyond_trained: Option<bool>,
+    /// A bare size instead of a catalog model (`70b`, `7.5b`, `500m`): a generic dense model
+    /// shaped after the catalog's Llama models (`generic_model`).
+    pub params: Option<String>,
+    /// linux, windows, wsl2 or macos: Windows and WSL2 keep VRAM from CUDA (`data/os/windows.json`).
+    pub os: Option<String>,
+    /// Whether the first GPU drives the desktop (Windows keeps more of it).
+    pub display_gpu: Option<bool>,
+    /// Ollama's `OLLAMA_*` variables, for `runtime` `ollama`.
+    pub env: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -387,6 +399,133 @@ fn devices(
     Ok(out)
 }
 
+/// A `--backend` name.
+pub fn parse_backend(s: &str) -> Result<Backend, RequestError> {
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "cuda" => Backend::Cuda,
+        "vulkan" | "vk" => Backend::Vulkan,
+        "rocm" | "hip" => Backend::Rocm,
+        "metal" => Backend::Metal,
+        "sycl" => Backend::Sycl,
+        "cpu" => Backend::Cpu,
+        other => {
+            return Err(bad(
+                "backend",
+                format!("unknown backend `{other}` (cuda, vulkan, rocm, metal, sycl, cpu)"),
+            ))
+        }
+    })
+}
+
+/// Whether llama.cpp has a build of `backend` for a device of this vendor: CUDA for NVIDIA, ROCm
+/// (HIP) for AMD, SYCL for Intel, Metal for Apple, Vulkan for NVIDIA, AMD and Intel GPUs.
+fn backend_runs_on(backend: Backend, d: &DeviceSpec) -> bool {
+    if d.vendor == "custom" {
+        return true;
+    }
+    match backend {
+        Backend::Cuda => d.vendor == "nvidia",
+        Backend::Rocm => d.vendor == "amd",
+        Backend::Sycl => d.vendor == "intel",
+        Backend::Metal => d.vendor == "apple",
+        Backend::Vulkan => matches!(d.vendor.as_str(), "nvidia" | "amd" | "intel"),
+        Backend::Cpu => d.kind == DeviceKind::Cpu,
+    }
+}
+
+/// The devices running `backend`. A GPU backend is set on every accelerator (refused where
+/// llama.cpp has no such build for the device's vendor); `cpu` runs everything on the host CPU,
+/// which then has to be given (`--cpu`, `--host` or a CPU profile in the hardware list).
+fn with_backend(
+    devices: Vec<DeviceSpec>,
+    backend: Backend,
+    ram_gib: Option<f64>,
+) -> Result<Vec<DeviceSpec>, RequestError> {
+    if backend == Backend::Cpu {
+        let mut cpus: Vec<DeviceSpec> = devices
+            .into_iter()
+            .filter(|d| d.kind == DeviceKind::Cpu)
+            .collect();
+        let Some(mut cpu) = cpus.pop() else {
+            return Err(bad(
+                "backend",
+                "cpu runs on the host CPU: give it with --cpu GBS,THREADS or --host PROFILE",
+            ));
+        };
+        if cpu.memory == Bytes::ZERO {
+            let Some(ram) = in_range("ram_gib", ram_gib, 0.5, 65536.0)? else {
+                return Err(bad(
+                    "ram_gib",
+                    "the cpu backend holds the model in system RAM: give its size (--ram GiB)",
+                ));
+            };
+            cpu = cpu.with_memory(Bytes::from_gib(ram));
+        }
+        return Ok(vec![cpu]);
+    }
+    let mut out = devices;
+    set_backend(&mut out, backend)?;
+    Ok(out)
+}
+
+/// Sets a GPU backend on every accelerator in `devices`, refusing a device llama.cpp has no such
+/// build for (CUDA for NVIDIA, ROCm for AMD, SYCL for Intel, Metal for Apple, Vulkan for the first
+/// three). `cpu` is not a device's backend here: see [`ScenarioRequest::backend`].
+pub fn set_backend(devices: &mut [DeviceSpec], backend: Backend) -> Result<(), RequestError> {
+    if backend == Backend::Cpu {
+        return Err(bad(
+            "backend",
+            "cpu is not an accelerator's backend: it runs the model on the host CPU",
+        ));
+    }
+    for d in devices.iter_mut().filter(|d| d.kind != DeviceKind::Cpu) {
+        if !backend_runs_on(backend, d) {
+            return Err(bad(
+                "backend",
+                format!(
+                    "llama.cpp has no {} build for {} ({}): {}",
+                    backend.name(),
+                    d.name,
+                    d.vendor,
+                    match d.vendor.as_str() {
+                        "nvidia" => "cuda or vulkan",
+                        "amd" => "rocm or vulkan",
+                        "intel" => "sycl or vulkan",
+                        "apple" => "metal",
+                        _ => "its own backend",
+                    }
+                ),
+            ));
+        }
+        d.backend = backend;
+    }
+    Ok(())
+}
+
+/// A backend is llama.cpp's choice; other runtimes run their own (MLX on Metal, vLLM and
+/// transformers on CUDA or ROCm).
+fn check_runtime_backend(rt: &Runtime, backend: Backend) -> Result<(), RequestError> {
+    let ok = match rt {
+        Runtime::LlamaCpp(_) => true,
+        Runtime::Mlx(_) => backend == Backend::Metal,
+        Runtime::Vllm(_) | Runtime::Transformers(_) => {
+            matches!(backend, Backend::Cuda | Backend::Rocm)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "backend",
+            format!(
+                "{} does not run on llama.cpp's {} backend; --backend chooses llama.cpp's build",
+                rt.name(),
+                backend.name()
+            ),
+        ))
+    }
+}
+
 /// The runtime's usual weight format for a model.
 fn default_quant(runtime: &Runtime, native: Option<Quant>) -> Quant {
     match runtime {
@@ -407,11 +546,37 @@ fn default_quant(runtime: &Runtime, native: Option<Quant>) -> Quant {
     }
 }
 
-fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, RequestError> {
+fn runtime(
+    r: &ScenarioRequest,
+    devices: &[DeviceSpec],
+    m: &ModelSpec,
+    notes: &mut Vec<String>,
+) -> Result<Runtime, RequestError> {
+    let first_device = &devices[0];
     let ctx = in_range("ctx", r.ctx, 0, MAX_CTX)?;
     let name = r.runtime.as_deref().unwrap_or("llama.cpp");
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "llama.cpp" | "llamacpp" | "llama-cpp" | "ollama" | "lmstudio" | "lm-studio" => {
+    let lower = name.to_ascii_lowercase();
+    if r.env.as_ref().is_some_and(|e| !e.is_empty()) && lower != "ollama" {
+        return Err(bad(
+            "env",
+            format!("OLLAMA_* variables are for --runtime ollama, not {name}"),
+        ));
+    }
+    Ok(match lower.as_str() {
+        "ollama" => {
+            let o = crate::ollama_env::settings(r, notes)?;
+            let l = headroom_core::memory::ollama::launch(&o, m, devices);
+            notes.extend(l.defaults);
+            Runtime::LlamaCpp(LlamaCppSettings {
+                launcher: Launcher::Ollama(o),
+                repack: r.repack.unwrap_or(true),
+                swa_full: r.swa_full.unwrap_or(false),
+                cpu_moe: r.cpu_moe.unwrap_or(false),
+                n_cpu_moe: r.n_cpu_moe.unwrap_or(0),
+                ..l.settings
+            })
+        }
+        "llama.cpp" | "llamacpp" | "llama-cpp" | "lmstudio" | "lm-studio" => {
             let d = LlamaCppSettings::default();
             let type_k = cache_type("cache_type_k", &r.cache_type_k)?;
             let type_v = cache_type("cache_type_v", &r.cache_type_v)?;
@@ -431,6 +596,11 @@ fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, Re
                 n_cpu_moe: r.n_cpu_moe.unwrap_or(0),
                 repack: r.repack.unwrap_or(true),
                 swa_full: r.swa_full.unwrap_or(false),
+                launcher: if lower.starts_with("lm") {
+                    Launcher::LmStudio
+                } else {
+                    Launcher::LlamaServer
+                },
                 ..d
             })
         }
@@ -465,9 +635,10 @@ fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, Re
                 ..d
             })
         }
-        "mlx" | "mlx-lm" | "mlx_lm" => Runtime::Mlx(MlxSettings {
+        "mlx" | "mlx-lm" | "mlx_lm" | LMSTUDIO_MLX => Runtime::Mlx(MlxSettings {
             n_ctx: ctx.unwrap_or(MlxSettings::default().n_ctx),
             kv_bits: in_range("kv_bits", r.kv_bits, 2, 8)?,
+            lm_studio: lower == LMSTUDIO_MLX,
             ..MlxSettings::default()
         }),
         "transformers" | "hf" => Runtime::Transformers(TransformersSettings {
@@ -490,6 +661,9 @@ fn runtime(r: &ScenarioRequest, first_device: &DeviceSpec) -> Result<Runtime, Re
     })
 }
 
+/// LM Studio running a model on its MLX engine (chosen in `build` for an MLX model or format).
+const LMSTUDIO_MLX: &str = "lmstudio-mlx";
+
 /// Builds a scenario for a catalog model (`req.model`) or a supplied one.
 pub fn build(
     req: &ScenarioRequest,
@@ -499,9 +673,28 @@ pub fn build(
     let mut notes = Vec::new();
     let mut named_quant = None;
     let mut named_runtime = None;
-    let model = match supplied {
-        Some(m) => m,
-        None => {
+    let model = match (supplied, &req.params) {
+        (Some(m), _) => m,
+        (None, Some(p)) => {
+            if !req.model.trim().is_empty() {
+                return Err(bad("params", "give a model or a size (--params), not both"));
+            }
+            let n = crate::generic_model::parse_params(p).ok_or_else(|| {
+                bad(
+                    "params",
+                    format!("`{p}` is not a size like 70b, 7.5b or 500m"),
+                )
+            })?;
+            let (spec, note) =
+                crate::generic_model::generic(cat, n).map_err(|e| bad("params", e))?;
+            notes.push(note);
+            SuppliedModel {
+                spec,
+                weights: None,
+                native_quant: None,
+            }
+        }
+        (None, None) => {
             let found = cat
                 .resolve_model(&req.model)
                 .map_err(|e| bad("model", e.to_string()))?;
@@ -515,24 +708,52 @@ pub fn build(
             }
         }
     };
-    let devices = devices(cat, req, &mut notes)?;
+    let backend = req.backend.as_deref().map(parse_backend).transpose()?;
+    let mut devices = devices(cat, req, &mut notes)?;
+    if let Some(b) = backend {
+        devices = with_backend(devices, b, req.ram_gib)?;
+    }
+    // LM Studio runs an MLX model (an `mlx-community/` name, an MLX format) on its MLX engine.
+    let lmstudio = req
+        .runtime
+        .as_deref()
+        .is_some_and(|r| matches!(r.to_ascii_lowercase().as_str(), "lmstudio" | "lm-studio"));
+    let mlx_quant = req
+        .quant
+        .as_deref()
+        .is_some_and(|q| matches!(Quant::parse(q), Ok(Quant::Mlx { .. })));
+    let on_mlx_engine = lmstudio && (mlx_quant || named_runtime == Some("mlx"));
     // What the model's name states is the default; a flag given says otherwise.
     let runtime = match (&req.runtime, named_runtime) {
+        _ if on_mlx_engine => runtime(
+            &ScenarioRequest {
+                runtime: Some(LMSTUDIO_MLX.to_string()),
+                ..req.clone()
+            },
+            &devices,
+            &model.spec,
+            &mut notes,
+        )?,
         (None, Some(rt)) => runtime(
             &ScenarioRequest {
                 runtime: Some(rt.to_string()),
                 ..req.clone()
             },
-            &devices[0],
+            &devices,
+            &model.spec,
+            &mut notes,
         )?,
-        _ => runtime(req, &devices[0])?,
+        _ => runtime(req, &devices, &model.spec, &mut notes)?,
     };
     if let (Some(given), Some(rt)) = (&req.runtime, named_runtime) {
-        if runtime_of(given) != Some(rt) {
+        if !on_mlx_engine && runtime_of(given) != runtime_of(rt) {
             notes.push(format!(
                 "the model's name is for {rt}; --runtime {given} is used as given"
             ));
         }
+    }
+    if let Some(b) = backend {
+        check_runtime_backend(&runtime, b)?;
     }
     let named_quant = named_quant.filter(|_| req.quant.is_none());
     if let (Runtime::LlamaCpp(ls), Some(gl)) = (&runtime, req.gpu_layers) {
@@ -586,7 +807,34 @@ pub fn build(
         }
     };
     let ram = in_range("ram_gib", req.ram_gib, 0.5, 65536.0)?;
-    Ok(Scenario {
+    let mut runtime = runtime;
+    if let Some(os) = &req.os {
+        let os = headroom_core::check::Os::parse(os).ok_or_else(|| {
+            bad(
+                "os",
+                format!("unknown `{os}` (linux, windows, wsl2, macos)"),
+            )
+        })?;
+        let display = req
+            .display_gpu
+            .unwrap_or(os == headroom_core::check::Os::Windows);
+        let reserve = crate::os::reserve(os, display).map_err(|e| bad("os", e.to_string()))?;
+        match (&mut runtime, reserve) {
+            (_, None) => {}
+            (_, Some(_)) if !devices.iter().any(|d| d.backend == Backend::Cuda) => {}
+            (Runtime::LlamaCpp(ls), Some((b, why))) => {
+                ls.desktop_reserve = b;
+                notes.push(why);
+            }
+            (rt, Some((_, why))) => notes.push(format!(
+                "{why}: not counted for {}, whose allocation is modelled without it",
+                rt.name()
+            )),
+        }
+    } else if req.display_gpu.is_some() {
+        return Err(bad("display_gpu", "needs the operating system (os)"));
+    }
+    let mut s = Scenario {
         weight_summary: quant::WeightSummary::new(model.spec.n_layer, &weights),
         model: model.spec,
         weights,
@@ -599,10 +847,21 @@ pub fn build(
         runtime,
         beyond_trained: req.beyond_trained.unwrap_or(false),
         notes,
-    })
+    };
+    if let Some(b) = headroom_core::memory::ollama::scenario_batch(&s) {
+        if let Runtime::LlamaCpp(ls) = &mut s.runtime {
+            ls.n_batch = b;
+            ls.n_ubatch = b;
+            s.notes.push(format!(
+                "batch {b} (-b and -ub): Ollama's automatic generation batch for {} tokens of context, set with the num_batch option",
+                ls.n_ctx
+            ));
+        }
+    }
+    Ok(s)
 }
 
-/// The runtime family a `--runtime` name belongs to, as names state runtimes.
+/// The engine a `--runtime` name runs, as names state runtimes (Ollama's tags run llama.cpp).
 fn runtime_of(name: &str) -> Option<&'static str> {
     match name.to_ascii_lowercase().as_str() {
         "llama.cpp" | "llamacpp" | "llama-cpp" | "ollama" | "lmstudio" | "lm-studio" => {

@@ -34,17 +34,17 @@ pub struct ClaimsRequest {
     pub gen: Option<u32>,
     /// Tokens already in the KV cache before the prompt (default 0).
     pub depth: Option<u32>,
-    /// linux, windows, wsl2 or macos.
-    pub os: Option<String>,
 }
 
 /// The claims and options `headroom check` makes of the same flags, refusing what it refuses.
-pub fn claims(c: &ClaimsRequest) -> Result<(Vec<Claim>, CheckOptions), WebError> {
-    let os = match &c.os {
+/// The operating system is the request's `os` (the CLI's `--os`, which also sets the VRAM Windows
+/// keeps), already bounded by `request::from_value`.
+pub fn claims(
+    c: &ClaimsRequest,
+    os: Option<&str>,
+) -> Result<(Vec<Claim>, CheckOptions), WebError> {
+    let os = match os {
         None => None,
-        Some(o) if o.len() > request::limits::MAX_NAME_LEN => {
-            return Err(WebError::new("os: longer than 256 bytes"))
-        }
         Some(o) => Some(Os::parse(o).ok_or_else(|| {
             WebError::new(format!("os: unknown `{o}` (linux, windows, wsl2, macos)"))
         })?),
@@ -110,7 +110,7 @@ pub fn claims_from_value(v: serde_json::Value) -> Result<ClaimsRequest, WebError
 /// `headroom check --json` for the request's scenario. A calibration profile is not used: the
 /// command judges claims with the shipped speed parameters.
 pub fn check(r: &WebRequest, c: &ClaimsRequest) -> Result<CheckReport, WebError> {
-    let (claims, options) = claims(c)?;
+    let (claims, options) = claims(c, r.request.os.as_deref())?;
     let s = request::scenario(r)?;
     let p = headroom_data::speed_params_for(s.runtime.name())?;
     Ok(check::check(&s, &claims, p, &options))
@@ -123,7 +123,7 @@ mod tests {
 
     fn err(c: serde_json::Value) -> String {
         claims_from_value(c)
-            .and_then(|c| claims(&c).map(|_| ()))
+            .and_then(|c| claims(&c, None).map(|_| ()))
             .unwrap_err()
             .to_string()
     }
@@ -133,7 +133,9 @@ mod tests {
         assert!(err(json!({"tok_s": -1.0})).starts_with("tok_s:"));
         assert!(err(json!({"ttft": 0})).starts_with("ttft:"));
         assert!(err(json!({})).starts_with("claims:"));
-        assert!(err(json!({"tok_s": 5, "os": "beos"})).starts_with("os: unknown `beos`"));
+        assert!(err(json!({"tok_s": 5, "os": "linux"})).contains("os"));
+        let beos = claims(&claims_from_value(json!({"tok_s": 5})).unwrap(), Some("beos"));
+        assert!(beos.unwrap_err().to_string().starts_with("os: unknown `beos`"));
         assert!(err(json!({"vram_rise_gb": 1.5})).starts_with("vram_rise_gb:"));
         assert!(err(json!({"tok_s": 5, "colour": 1})).contains("colour"));
         assert!(err(json!({"tok_s": "fast"})).starts_with("claims:"));
@@ -143,14 +145,15 @@ mod tests {
     #[test]
     fn a_check_is_the_cores_for_the_clis_scenario() {
         let r = request::from_value(
-            json!({"model": "llama-3-70b", "hardware": "rtx-4090", "quant": "Q4_K_M"}),
+            json!({"model": "llama-3-70b", "hardware": "rtx-4090", "quant": "Q4_K_M", "os": "linux"}),
         )
         .unwrap();
-        let c = claims_from_value(json!({"tok_s": 300, "os": "linux"})).unwrap();
+        let c = claims_from_value(json!({"tok_s": 300})).unwrap();
         let got = check(&r, &c).unwrap();
         let s = request::scenario(&r).unwrap();
         let p = headroom_data::speed_params_for(s.runtime.name()).unwrap();
-        let (cl, o) = claims(&c).unwrap();
+        let (cl, o) = claims(&c, Some("linux")).unwrap();
+        assert_eq!(o.os, Some(Os::Linux));
         assert_eq!(got, check::check(&s, &cl, p, &o));
         // llama.cpp's defaults: the 512-token prompt and 128 generated tokens of `headroom check`
         assert_eq!((o.query.prompt_tokens, o.query.gen_tokens), (512, 128));

@@ -69,6 +69,14 @@ export interface FitRequest {
   gpu_memory_utilization?: number; max_num_seqs?: number; max_num_batched_tokens?: number;
   kv_cache_dtype?: "auto" | "fp8"; tensor_parallel?: number; attention?: "sdpa" | "eager";
   kv_bits?: number; beyond_trained?: boolean;
+  /** llama.cpp's backend build: `cuda`, `vulkan`, `rocm`, `metal`, `sycl` or `cpu` (default: the device's). */
+  backend?: "cuda" | "vulkan" | "rocm" | "metal" | "sycl" | "cpu";
+  /** A bare size instead of a catalog model (`70b`, `7.5b`, `500m`); `model` is then "". */
+  params?: string;
+  /** The operating system: Windows and WSL2 keep VRAM from CUDA, and `check` searches the driver's fallback. */
+  os?: "linux" | "windows" | "wsl2" | "macos"; display_gpu?: boolean;
+  /** Ollama's `OLLAMA_*` variables, for runtime `ollama`. */
+  env?: Record<string, string>;
   /**
    * A calibration profile, as `--calibration FILE`: the JSON `headroom calibrate` writes (its text,
    * at most 4 MiB, or the parsed object). One fitted on another device or runtime is an error.
@@ -112,10 +120,13 @@ export interface SpeedReport {
   prefill_terms: { matmul_s: number; attention_s: number; memory_s: number; link_s: number; cpu_s: number } | null;
   verdicts: Verdict[]; calibration: string[]; warnings: string[];
 }
-/** What was claimed or seen, by the names of `headroom check`'s flags (`--tok-s` is `tok_s`). */
+/**
+ * What was claimed or seen, by the names of `headroom check`'s flags (`--tok-s` is `tok_s`); the
+ * operating system is the request's `os`, as `--os` is a setting of the run.
+ */
 export interface CheckClaims {
   tok_s?: number; prompt_tok_s?: number; ttft?: number; vram_gb?: number; vram_rise_gb?: number; from_ctx?: number;
-  load_s?: number; fits?: boolean; prompt?: number; gen?: number; depth?: number; os?: "linux" | "windows" | "wsl2" | "macos";
+  load_s?: number; fits?: boolean; prompt?: number; gen?: number; depth?: number;
 }
 export type CheckQuantity = "decode_tok_s" | "prompt_tok_s" | "ttft_s" | "vram_gib" | "vram_rise_gib" | "load_s" | "fits";
 export interface Explanation { cause: string; setting: string; predicted: number; low: number; high: number }
@@ -126,7 +137,8 @@ export interface ClaimCheck {
 }
 /** The object `headroom check --json` prints. */
 export interface CheckReport {
-  model: string; quant: string; runtime: string; n_ctx: number; as_run: string; claims: ClaimCheck[]; warnings: string[];
+  model: string; quant: string; runtime: string; notes: string[]; n_ctx: number; as_run: string; claims: ClaimCheck[];
+  warnings: string[];
 }
 export interface CurvePoint { ctx: number; n_ctx: number; total_bytes: number; fits: boolean }
 export interface Curve { usable_bytes: number; points: CurvePoint[] }
@@ -361,15 +373,17 @@ mod ts_types {
 
     #[test]
     fn the_answer_types_are_the_rust_answers() {
-        let r = crate::request::from_value(json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti"}))
-            .unwrap();
+        let r = crate::request::from_value(
+            json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti", "os": "windows"}),
+        )
+        .unwrap();
         let fit = crate::answer::answer(&r).unwrap();
         assert_eq!(fields("FitResult"), keys(&fit));
         assert_eq!(fields("SpeedReport"), keys(&fit["speed"]));
         assert_eq!(fields("Breakdown"), keys(&fit["breakdown"]));
         // 20 tok/s for Qwen3-8B on an RTX 3060 Ti is below its band and explained (layers in
         // system RAM among others), so every level of the check answer has an example
-        let c = crate::check::claims_from_value(json!({"tok_s": 20, "os": "windows"})).unwrap();
+        let c = crate::check::claims_from_value(json!({"tok_s": 20})).unwrap();
         let report = serde_json::to_value(crate::check::check(&r, &c).unwrap()).unwrap();
         assert_eq!(fields("CheckReport"), keys(&report));
         let claim = &report["claims"][0];

@@ -22,6 +22,8 @@ pub mod limits {
     pub const MAX_TENSOR_BYTES: u64 = 1 << 50;
     /// How deep a request's objects and arrays may nest.
     pub const MAX_DEPTH: u32 = 8;
+    /// Ollama's `OLLAMA_*` variables a request may carry (Ollama reads about twenty).
+    pub const MAX_ENV_ENTRIES: usize = 64;
 }
 use limits::*;
 
@@ -156,9 +158,13 @@ const WHOLE: [(&str, u64); 12] = [
 ];
 
 /// Fields that name something; each is bounded in length.
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 11] = [
     "quant",
     "runtime",
+    "backend",
+    "params",
+    "os",
+    "host",
     "cache_type_k",
     "cache_type_v",
     "kv_cache_dtype",
@@ -193,6 +199,20 @@ pub fn from_value(v: Value) -> Result<WebRequest, WebError> {
     for field in NAMES {
         if let Some(Value::String(s)) = m.get(field) {
             check_name(field, s)?;
+        }
+    }
+    if let Some(Value::Object(env)) = m.get("env") {
+        if env.len() > MAX_ENV_ENTRIES {
+            return Err(bad(
+                "env",
+                format!("{} variables, more than {MAX_ENV_ENTRIES}", env.len()),
+            ));
+        }
+        for (k, v) in env {
+            check_name("env", k)?;
+            if let Value::String(v) = v {
+                check_name(&format!("env {k}"), v)?;
+            }
         }
     }
     match m.get("hardware") {

@@ -81,7 +81,6 @@ pub fn bound(q: Quantity, s: &Scenario, o: &CheckOptions) -> Option<Bound> {
             })
         }
         Quantity::Fits => {
-            let ram = s.host_ram?;
             let mem: u64 = s
                 .devices
                 .iter()
@@ -89,8 +88,20 @@ pub fn bound(q: Quantity, s: &Scenario, o: &CheckOptions) -> Option<Bound> {
                 .map(|d| d.memory.0)
                 .sum();
             let weights: u64 = s.weights.iter().map(|t| t.bytes).sum();
-            let room = mem + ram.0;
             let gib = |b: u64| b as f64 / Bytes::GIB as f64;
+            // vLLM loads every weight into its GPUs (no `--cpu-offload-gb` here): RAM is no room
+            if matches!(s.runtime, Runtime::Vllm(_)) && mem > 0 {
+                return Some(Bound {
+                    value: if weights <= mem { 1.0 } else { 0.0 },
+                    arithmetic: format!(
+                        "weights {:.2} GiB against {:.2} GiB of GPU memory (vLLM holds every weight on its GPUs)",
+                        gib(weights),
+                        gib(mem)
+                    ),
+                });
+            }
+            let ram = s.host_ram?;
+            let room = mem + ram.0;
             Some(Bound {
                 // a ceiling on "it runs": 1 when the weights fit memory and RAM together
                 value: if weights <= room { 1.0 } else { 0.0 },

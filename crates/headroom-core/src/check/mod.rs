@@ -12,7 +12,9 @@ pub mod bounds;
 pub mod search;
 
 use crate::plan::Scenario;
+use crate::speed::sysmem_fallback::{self, Spill};
 use crate::speed::{SpeedParams, SpeedQuery};
+use crate::units::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// What was claimed or seen.
@@ -161,7 +163,11 @@ pub struct ClaimCheck {
 pub struct CheckReport {
     pub model: String,
     pub quant: String,
+    /// The runtime as the user runs it (`Ollama (llama-server)`, `LM Studio (MLX engine)`).
     pub runtime: String,
+    /// What building the scenario read or chose: the runtime's defaults it used (Ollama's
+    /// `num_ctx`, slots, KV cache type), the operating system's VRAM share, a generic model's shape.
+    pub notes: Vec<String>,
     pub n_ctx: u32,
     /// The setting the predictions are for (`-ngl` chosen when it does not fit, and so on).
     pub as_run: String,
@@ -169,9 +175,32 @@ pub struct CheckReport {
     pub warnings: Vec<String>,
 }
 
+/// Whether every layer was asked on the GPU (`-ngl` or Ollama's `num_gpu` past the layer count).
+fn all_layers_forced(s: &Scenario) -> bool {
+    matches!(&s.runtime, crate::plan::Runtime::LlamaCpp(ls)
+        if ls.n_gpu_layers.is_some_and(|n| n > s.model.n_layer))
+}
+
+/// On Windows and WSL2 a run that asks every layer on a GPU that cannot hold them does not fail:
+/// the driver puts the rest in shared system memory (`speed::sysmem_fallback`).
+fn spill_mode(s: &Scenario, p: &SpeedParams, o: &CheckOptions) -> Option<Spill> {
+    if !o.os.is_some_and(Os::has_sysmem_fallback) || !all_layers_forced(s) {
+        return None;
+    }
+    sysmem_fallback::spill(s, &o.query, p)
+}
+
 /// Judges every claim against one scenario.
 pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) -> CheckReport {
-    let run = bands::as_run(s);
+    let mut run = bands::as_run(s);
+    let spill = spill_mode(s, p, o);
+    if let Some(sp) = &spill {
+        run.setting = format!(
+            "every layer on the GPU, {:.2} GiB of {:.2} GiB in shared system memory (the Windows driver's system-memory fallback)",
+            sp.spilled() / Bytes::GIB as f64,
+            sp.need / Bytes::GIB as f64
+        );
+    }
     let mut warnings = Vec::new();
     if o.os.is_none() {
         warnings.push(
@@ -181,12 +210,13 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
     }
     let out = claims
         .iter()
-        .map(|c| judge(s, &run.scenario, c, p, o, &mut warnings))
+        .map(|c| judge(s, &run.scenario, c, p, o, spill.as_ref(), &mut warnings))
         .collect();
     CheckReport {
         model: s.model.name.clone(),
         quant: s.quant.clone(),
-        runtime: s.runtime.name().to_string(),
+        runtime: s.runtime.label().to_string(),
+        notes: s.notes.clone(),
         n_ctx: crate::plan::fit(&run.scenario).n_ctx,
         as_run: run.setting,
         claims: out,
@@ -200,10 +230,23 @@ fn judge(
     c: &Claim,
     p: &SpeedParams,
     o: &CheckOptions,
+    spill: Option<&Spill>,
     warnings: &mut Vec<String>,
 ) -> ClaimCheck {
     let bound = bounds::bound(c.quantity, given, o);
-    let band = bands::predict(c.quantity, run, p, o);
+    let band = match (c.quantity, spill) {
+        (Quantity::DecodeTokS, Some(sp)) => Some(bands::Band {
+            value: sp.decode_tok_s,
+            low: sp.decode_tok_s_low,
+            high: sp.decode_tok_s_high,
+        }),
+        (Quantity::Fits, Some(_)) => Some(bands::Band {
+            value: 1.0,
+            low: 1.0,
+            high: 1.0,
+        }),
+        _ => bands::predict(c.quantity, run, p, o),
+    };
     if band.is_none() {
         let w = format!(
             "no prediction for {}: {}",

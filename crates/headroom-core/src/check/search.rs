@@ -5,10 +5,11 @@
 
 use super::bands::{self, as_run, Band};
 use super::{CheckOptions, Claim, Explanation, Quantity};
-use crate::hardware::{Backend, DeviceKind};
+use crate::hardware::DeviceKind;
+use crate::memory::llama_cpp::Launcher;
 use crate::plan::{fit, Runtime, Scenario};
 use crate::quant::GgmlType;
-use crate::speed::{predict, SpeedParams, SpeedQuery};
+use crate::speed::{predict, sysmem_fallback, SpeedParams, SpeedQuery};
 use crate::units::Bytes;
 
 struct Candidate {
@@ -54,6 +55,7 @@ pub fn explain(
             | Quantity::VramGib
             | Quantity::VramRiseGib
     );
+    let ollama = matches!(&given.runtime, Runtime::LlamaCpp(ls) if matches!(ls.launcher, Launcher::Ollama(_)));
     if let Runtime::LlamaCpp(ls) = &given.runtime {
         if given.has_discrete_gpus() && speed_or_memory {
             let n = given.model.n_layer;
@@ -67,7 +69,11 @@ pub fn explain(
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
                         cause: "layers in system RAM",
-                        setting: format!("-ngl {ngl} ({ngl} of {} layers on the GPU)", n + 1),
+                        setting: format!(
+                            "{} {ngl} ({ngl} of {} layers on the GPU)",
+                            if ollama { "num_gpu" } else { "-ngl" },
+                            n + 1
+                        ),
                         band: b,
                     });
                 }
@@ -104,10 +110,17 @@ pub fn explain(
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
                         cause: "a quantized KV cache",
-                        setting: format!(
-                            "--cache-type-k {0} --cache-type-v {0} -fa on (Ollama: OLLAMA_KV_CACHE_TYPE={0}, OLLAMA_FLASH_ATTENTION=1)",
-                            t.name()
-                        ),
+                        setting: if ollama {
+                            format!(
+                                "OLLAMA_KV_CACHE_TYPE={} with flash attention on",
+                                t.name()
+                            )
+                        } else {
+                            format!(
+                                "--cache-type-k {0} --cache-type-v {0} -fa on (Ollama: OLLAMA_KV_CACHE_TYPE={0})",
+                                t.name()
+                            )
+                        },
                         band: b,
                     });
                 }
@@ -131,7 +144,11 @@ pub fn explain(
             if let Some(b) = eval(&s) {
                 cands.push(Candidate {
                     cause: "a context the user did not set",
-                    setting: format!("context {ctx} allocated instead of {now}"),
+                    setting: if ollama {
+                        format!("num_ctx {ctx} instead of {now} (the num_ctx set did not reach Ollama, or another default applied)")
+                    } else {
+                        format!("context {ctx} allocated instead of {now}")
+                    },
                     band: b,
                 });
             }
@@ -146,10 +163,17 @@ pub fn explain(
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
                         cause: "parallel slots multiplying the context",
-                        setting: format!(
-                            "OLLAMA_NUM_PARALLEL={k}: {k} x {base} = {} tokens of KV cache",
-                            base.saturating_mul(k)
-                        ),
+                        setting: if ollama {
+                            format!(
+                                "OLLAMA_NUM_PARALLEL={k}: {k} x {base} = {} tokens of KV cache",
+                                base.saturating_mul(k)
+                            )
+                        } else {
+                            format!(
+                                "-np {k} -c {}: {k} slots of {base} tokens",
+                                base.saturating_mul(k)
+                            )
+                        },
                         band: b,
                     });
                 }
@@ -238,45 +262,22 @@ fn gpus_fit(s: &Scenario) -> bool {
     !r.devices.is_empty() && r.devices.iter().all(|d| d.fits)
 }
 
-/// NVIDIA's Windows driver (and WSL2, which runs on it) backs allocations beyond VRAM with shared
-/// system memory ("CUDA - Sysmem Fallback Policy", on by default since driver 536.40, NVIDIA
-/// support article 5490). A token then reads the spilled share of its bytes over PCIe.
+/// The Windows driver's system-memory fallback (`speed::sysmem_fallback`): every layer on the
+/// GPU, what does not fit in shared system memory read over PCIe.
 fn sysmem_fallback(
     q: Quantity,
     given: &Scenario,
     p: &SpeedParams,
     o: &CheckOptions,
 ) -> Vec<Candidate> {
-    let Some(gpu) = given
-        .devices
-        .iter()
-        .find(|d| d.kind == DeviceKind::Gpu && d.backend == Backend::Cuda)
-    else {
-        return Vec::new();
-    };
-    let mut all = given.clone();
-    if let Runtime::LlamaCpp(ls) = &mut all.runtime {
-        ls.n_gpu_layers = None;
-        ls.cpu_moe = false;
-        ls.n_cpu_moe = 0;
-    } else {
-        return Vec::new();
-    }
-    let r = fit(&all);
-    let need = r.total_bytes.0 as f64;
-    let usable = r.usable_bytes.0 as f64;
-    if need <= usable || need <= 0.0 {
-        return Vec::new();
-    }
-    let spilled_share = (need - usable) / need;
-    let Some(link) = gpu.host_link.map(|l| l.0).filter(|l| *l > 0.0) else {
+    let Some(sp) = sysmem_fallback::spill(given, &o.query, p) else {
         return Vec::new();
     };
     let setting = format!(
         "{:.2} GiB of {:.2} GiB in shared system memory over PCIe at {:.1} GB/s ({}; turn it off with \"CUDA - Sysmem Fallback Policy: Prefer No Sysmem Fallback\")",
-        (need - usable) / GIB,
-        need / GIB,
-        link / 1e9,
+        sp.spilled() / GIB,
+        sp.need / GIB,
+        sp.link / 1e9,
         match o.os {
             Some(_) => "the Windows driver's default",
             None => "only on Windows or WSL2",
@@ -284,31 +285,21 @@ fn sysmem_fallback(
     );
     let cause = "the Windows driver spilling VRAM to system memory";
     match q {
-        Quantity::DecodeTokS => {
-            let s = predict(&all, &o.query, p);
-            let m = crate::speed::SpeedModel::new(&all, p);
-            let d0 = f64::from(o.query.depth + o.query.prompt_tokens);
-            let reads: f64 = m
-                .work
-                .devices
-                .iter()
-                .map(|l| l.weight_bytes + l.kv_bytes_at(d0, m.work.window))
-                .sum();
-            let extra = spilled_share * reads / link;
-            let rate = |r: f64| 1.0 / (1.0 / r + extra);
-            vec![Candidate {
-                cause,
-                setting,
-                band: Band {
-                    value: rate(s.decode_tok_s),
-                    low: rate(s.decode_tok_s_low),
-                    high: rate(s.decode_tok_s_high),
-                },
-            }]
-        }
+        Quantity::DecodeTokS => vec![Candidate {
+            cause,
+            setting,
+            band: Band {
+                value: sp.decode_tok_s,
+                low: sp.decode_tok_s_low,
+                high: sp.decode_tok_s_high,
+            },
+        }],
         Quantity::VramGib => {
+            let Some(all) = sysmem_fallback::all_layers(given) else {
+                return Vec::new();
+            };
             let (_, b) = bands::device_bytes(&all);
-            let mem = usable / GIB;
+            let mem = sp.usable / GIB;
             vec![Candidate {
                 cause,
                 setting,

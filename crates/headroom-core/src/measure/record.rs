@@ -35,6 +35,8 @@ pub enum SourceKind {
     /// `headroom measure`: NVML sampled while a command ran.
     Nvml,
     LlamaBench,
+    /// `llama-batched-bench`'s table: one record per row, `settings.n_seq` sequences at once.
+    LlamaBatchedBench,
     LlamaCppLog,
     VllmLog,
     VllmBenchServe,

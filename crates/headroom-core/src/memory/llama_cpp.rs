@@ -41,6 +41,35 @@ pub struct LlamaCppSettings {
     pub tensor_split: Option<Vec<f64>>,
     /// Repack weights for the CPU's kernels (llama.cpp's default; `--no-repack` turns it off).
     pub repack: bool,
+    /// The application that launched llama.cpp (llama-server itself, Ollama, LM Studio).
+    #[serde(default)]
+    pub launcher: Launcher,
+    /// VRAM the operating system keeps on the first GPU before llama.cpp allocates (the Windows
+    /// desktop on a display GPU, WSL2's share); counted in that GPU's overhead.
+    #[serde(default)]
+    pub desktop_reserve: Bytes,
+}
+
+/// The application that started llama.cpp: it decides the defaults and the name the answer uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "app", rename_all = "snake_case")]
+pub enum Launcher {
+    #[default]
+    LlamaServer,
+    /// Ollama, with the settings the user gave it (`memory::ollama`).
+    Ollama(super::ollama::OllamaSettings),
+    /// LM Studio's llama.cpp engine.
+    LmStudio,
+}
+
+impl Launcher {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Launcher::LlamaServer => "llama.cpp",
+            Launcher::Ollama(_) => "Ollama (llama-server)",
+            Launcher::LmStudio => "LM Studio (llama.cpp engine)",
+        }
+    }
 }
 
 impl Default for LlamaCppSettings {
@@ -61,6 +90,8 @@ impl Default for LlamaCppSettings {
             no_kv_offload: false,
             tensor_split: None,
             repack: true,
+            launcher: Launcher::LlamaServer,
+            desktop_reserve: Bytes::ZERO,
         }
     }
 }
@@ -257,13 +288,16 @@ pub fn allocate_placed(
     let gpu_used = |d: usize| placement.layers.contains(&Some(d)) || placement.output == Some(d);
     let any_gpu = (0..gpus.len()).any(gpu_used);
     for (d, dev) in devices.iter_mut().enumerate() {
+        if d == 0 {
+            dev.overhead += s.desktop_reserve;
+        }
         if !gpu_used(d) {
             continue;
         }
         // Weights left in host memory are copied in for large batches (op offload).
         dev.compute = compute_buffer::device_buffer(m, &cs(placement.output == Some(d)))
             + Bytes(w.largest_host_layer_tensor);
-        dev.overhead = overhead::backend_overhead(&gpus[d]);
+        dev.overhead += overhead::backend_overhead(&gpus[d]);
     }
     let cpu_runs_layers = placement.layers.contains(&None) || placement.output.is_none();
     host.compute = match (any_gpu, cpu_runs_layers) {

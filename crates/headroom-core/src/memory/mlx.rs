@@ -14,6 +14,9 @@ pub struct MlxSettings {
     pub prefill_step: u32,
     /// `--kv-bits`: quantized KV cache (group size 64); `None` keeps the model's dtype.
     pub kv_bits: Option<u8>,
+    /// Run by LM Studio's MLX engine (mlx-engine over mlx_lm) rather than mlx_lm itself.
+    #[serde(default)]
+    pub lm_studio: bool,
 }
 
 impl Default for MlxSettings {
@@ -22,6 +25,7 @@ impl Default for MlxSettings {
             n_ctx: 4096,
             prefill_step: 2048,
             kv_bits: None,
+            lm_studio: false,
         }
     }
 }

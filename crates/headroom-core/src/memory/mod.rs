@@ -5,6 +5,7 @@ pub mod cpu_repack;
 pub mod kv_cache;
 pub mod llama_cpp;
 pub mod mlx;
+pub mod ollama;
 pub mod overhead;
 pub mod recurrent_state;
 pub mod transformers;

@@ -402,7 +402,7 @@ pub fn fit(s: &Scenario) -> FitReport {
     FitReport {
         model: s.model.name.clone(),
         quant: s.quant.clone(),
-        runtime: s.runtime.name().to_string(),
+        runtime: s.runtime.label().to_string(),
         n_ctx: p.n_ctx,
         total_bytes: total,
         usable_bytes: usable,

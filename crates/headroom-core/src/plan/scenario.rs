@@ -30,6 +30,15 @@ impl Runtime {
         }
     }
 
+    /// The runtime as the user runs it: the application that launched the engine, and the engine.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Runtime::LlamaCpp(s) => s.launcher.label(),
+            Runtime::Mlx(s) if s.lm_studio => "LM Studio (MLX engine)",
+            _ => self.name(),
+        }
+    }
+
     /// The requested context (0 = the model's trained length).
     pub fn n_ctx(&self) -> u32 {
         match self {

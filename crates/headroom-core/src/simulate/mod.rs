@@ -3,13 +3,15 @@
 //! highest rate or the most closed-loop users that meet a latency target, the replicas a target
 //! rate needs).
 //!
-//! Step times come from a [`StepTimes`] (the roofline fallback or a fitted speed model); KV
+//! Step times come from a [`StepTimes`] (the roofline fallback, a fitted speed model, or pass
+//! costs measured with llama-batched-bench on the machine itself, [`MeasuredSteps`]); KV
 //! capacity comes from the memory model (`LlamaServerConfig::from_settings`,
 //! `VllmConfig::from_plan`), so the simulator and `fit` agree about the same hardware.
 
 pub mod engine;
 pub mod events;
 pub mod fleet;
+pub mod measured_steps;
 pub mod metrics;
 pub mod plot;
 pub mod rng;
@@ -20,6 +22,7 @@ pub mod workload;
 
 pub use engine::{simulate, EngineConfig, LlamaServerConfig, OllamaConfig, VllmConfig};
 pub use fleet::{replicas_needed, FleetPlan};
+pub use measured_steps::{BatchedRow, MeasuredSteps};
 pub use metrics::{Percentiles, Report, Sample};
 pub use scenario::{engine_for, roofline_for, Server};
 pub use slo::{max_rate, max_users, sweep, LoadPoint, Slo, SloSearch, UsersSearch};

@@ -137,7 +137,7 @@ fn prior(base: &SpeedParams, key: &ParamKey, o: &Observation) -> (Vec<f64>, Vec<
 }
 
 fn fit_rows(rows: &[&Observation], prior: &[f64], scale: &[f64], phase: Phase) -> Vec<f64> {
-    solve(rows, prior, scale, lower(phase))
+    solve(rows, prior, scale, lower(phase), 0.0)
 }
 
 /// Fits one phase of one group: all rows, then again without the worst when it stands out.
@@ -246,7 +246,7 @@ pub fn calibrate_speed(base: &SpeedParams, obs: &[Observation]) -> SpeedCalibrat
             let (x, f, sd) = fit_phase(base, &key, &rows);
             match phase {
                 Phase::Decode => {
-                    g.decode = Some(DecodeParams::from_array([x[0], x[1], x[2], x[3]]));
+                    g.decode = Some(DecodeParams::from_array([x[0], x[1], x[2], x[3], x[4]]));
                     g.n_decode = rows.len();
                     g.decode_rel_sd = sd;
                 }
@@ -284,7 +284,8 @@ mod tests {
             family: "ampere".into(),
             quant: QuantClass::KQuant,
             phase: Phase::Decode,
-            features: f.to_vec(),
+            // the vector-ALU feature is zero: these rows name no vector rate
+            features: f.iter().copied().chain([0.0]).collect(),
             bound_s: 0.0,
             seconds,
             tokens: 1.0,
@@ -298,7 +299,7 @@ mod tests {
             sources: vec![],
             groups: vec![GroupParams {
                 key: ParamKey::new(Some(Backend::Cuda), None, None),
-                decode: Some(DecodeParams::from_array([1.2, 1.5, 1.5, 20e-6])),
+                decode: Some(DecodeParams::from_array([1.2, 1.5, 1.5, 20e-6, 0.0])),
                 prefill: None,
                 devices: vec![],
                 n_decode: 0,
@@ -353,7 +354,7 @@ mod tests {
     fn a_hostile_group_is_refused() {
         let mut cal = calibrate_speed(&base(), &[obs(0, [4e-3, 1e-4, 0.0, 33.0], 0.01)]);
         assert!(cal.check().is_ok());
-        cal.groups[0].decode = Some(DecodeParams::from_array([-1.0, 1.0, 1.0, 0.0]));
+        cal.groups[0].decode = Some(DecodeParams::from_array([-1.0, 1.0, 1.0, 0.0, 0.0]));
         assert!(cal.check().is_err());
         cal.groups[0].decode = None;
         cal.groups[0].key = ParamKey::root();

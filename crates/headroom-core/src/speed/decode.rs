@@ -7,6 +7,17 @@
 
 use super::params::{DecodeParams, DECODE_N};
 use super::work::{expert_union_fraction, Load};
+use crate::hardware::{Backend, DeviceSpec};
+
+/// The vector FP32 rate the decode kernels' dequantize and dot products are counted against:
+/// the published rate, except on Apple GPUs, whose only FP32 figures (M1 family) are third-party
+/// tables, so that every Metal device is fitted on the same terms.
+pub fn vector_rate(d: &DeviceSpec) -> Option<f64> {
+    if d.backend == Backend::Metal {
+        return None;
+    }
+    d.fp32.map(|r| r.0).filter(|r| *r > 0.0)
+}
 
 /// Mean of `min(p, window)` over positions `p = d0 .. d0 + n - 1`.
 pub fn mean_capped(d0: f64, n: f64, window: f64) -> f64 {
@@ -42,16 +53,19 @@ pub fn step_weight_bytes(load: &Load, expert_frac: f64, batch: f64) -> f64 {
 }
 
 /// The features decode time is linear in: [weight bytes / B, KV bytes / B without flash
-/// attention, KV bytes / B with it, layers], B in bytes/s, for one sequence's weights (the
-/// fitted measurements are single-sequence runs). `kv_bytes` is per sequence.
+/// attention, KV bytes / B with it, layers, weight bytes / V], B in bytes/s, V the device's
+/// vector FP32 rate in FLOP/s (the last feature is zero where none is published), for one
+/// sequence's weights (the fitted measurements are single-sequence runs). `kv_bytes` is per
+/// sequence.
 pub fn features(
     load: &Load,
     bandwidth: f64,
+    vector: Option<f64>,
     kv_bytes: f64,
     batch: f64,
     fa: bool,
 ) -> [f64; DECODE_N] {
-    step_features(load, bandwidth, kv_bytes, batch, 0.0, fa)
+    step_features(load, bandwidth, vector, kv_bytes, batch, 0.0, fa)
 }
 
 /// [`features`] for a step of `batch` sequences: every sequence's cache, and of a MoE's routed
@@ -59,6 +73,7 @@ pub fn features(
 pub fn step_features(
     load: &Load,
     bandwidth: f64,
+    vector: Option<f64>,
     kv_bytes: f64,
     batch: f64,
     expert_frac: f64,
@@ -68,11 +83,13 @@ pub fn step_features(
         return [0.0; DECODE_N];
     }
     let kv = kv_bytes * batch / bandwidth;
+    let weights = step_weight_bytes(load, expert_frac, batch);
     [
-        step_weight_bytes(load, expert_frac, batch) / bandwidth,
+        weights / bandwidth,
         if fa { 0.0 } else { kv },
         if fa { kv } else { 0.0 },
         f64::from(load.layers),
+        vector.filter(|v| *v > 0.0).map_or(0.0, |v| weights / v),
     ]
 }
 
@@ -128,6 +145,7 @@ impl DecodeTerms {
         self.weights_s += p.inv_bw_eff.max(1.0) * f[0];
         self.kv_cache_s += p.inv_kv_eff.max(1.0) * f[1] + p.inv_kv_eff_fa.max(1.0) * f[2];
         self.overhead_s += p.layer_s.max(0.0) * f[3];
+        self.compute_s += p.alu_per_byte.max(0.0) * f[4];
     }
 }
 
@@ -143,6 +161,30 @@ mod tests {
         assert!((mean_capped(200.0, 10.0, 100.0) - 100.0).abs() < 1e-12);
         // 96..=100 then five at 100: (96+97+98+99+100 + 5x100) / 10 = 99.0
         assert!((mean_capped(96.0, 10.0, 100.0) - 99.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_vector_alu_feature_is_weight_bytes_over_the_fp32_rate() {
+        // 3.82e9 weight bytes (Llama 2 7B Q4_0) on the A100 80GB PCIe: 1935 GB/s and 19.5 TFLOPS
+        // FP32 (NVIDIA datasheet). By hand: 3.82e9 / 1.935e12 = 1.974 ms of reads and
+        // 3.82e9 / 19.5e12 = 0.1959 ms per unit of `alu_per_byte`; no rate, no feature.
+        let load = Load {
+            weight_bytes: 3.82e9,
+            resident_bytes: 3.82e9,
+            layers: 32,
+            ..Load::default()
+        };
+        let f = features(&load, 1.935e12, Some(19.5e12), 0.0, 1.0, true);
+        assert!((f[0] - 1.974_160e-3).abs() < 1e-8, "{f:?}");
+        assert!((f[4] - 1.958_974e-4).abs() < 1e-9, "{f:?}");
+        assert_eq!(features(&load, 1.935e12, None, 0.0, 1.0, true)[4], 0.0);
+        // 5 vector operations per byte add 5 x 0.1959 = 0.979 ms to the step, outside the bound
+        let p = DecodeParams {
+            alu_per_byte: 5.0,
+            ..DecodeParams::BOUND
+        };
+        assert!((time(&p, f) - (1.974_160e-3 + 9.794_872e-4)).abs() < 1e-8);
+        assert!((bound(f) - 1.974_160e-3).abs() < 1e-8);
     }
 
     #[test]

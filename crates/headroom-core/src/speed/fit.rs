@@ -63,7 +63,7 @@ pub struct Observation {
     pub family: String,
     pub quant: QuantClass,
     pub phase: Phase,
-    /// Features the time is linear in (3 for decode, 2 for prefill).
+    /// Features the time is linear in (`DECODE_N` for decode, `PREFILL_N` for prefill).
     pub features: Vec<f64>,
     /// The physical bound on the time (no prediction is faster).
     pub bound_s: f64,
@@ -121,7 +121,14 @@ pub fn observe(
             let mut f = [0.0; DECODE_N];
             for (load, d) in w.devices.iter().zip(&accel) {
                 let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-                let g = decode::features(load, d.bandwidth.0, kv, 1.0, w.flash_attn);
+                let g = decode::features(
+                    load,
+                    d.bandwidth.0,
+                    decode::vector_rate(d),
+                    kv,
+                    1.0,
+                    w.flash_attn,
+                );
                 f.iter_mut().zip(g).for_each(|(a, b)| *a += b);
             }
             (f.to_vec(), decode::bound(f), 1.0 / tok_s, 1.0)
@@ -155,13 +162,32 @@ pub fn observe(
 /// Weight of the pull toward the parent group, relative to one measurement at 100% error.
 const RIDGE: f64 = 0.05;
 
+/// The least share of some measured time a term must have, at the older era's value, to be
+/// refitted by a newer era's rows ([`refit_era`]).
+const REFIT_MIN_SHARE: f64 = 0.1;
+
 /// Least squares on relative error, `x >= 0`, pulled toward `prior` by `RIDGE` in units of `scale`.
-pub(crate) fn solve(obs: &[&Observation], prior: &[f64], scale: &[f64], lower: &[f64]) -> Vec<f64> {
+/// A column whose term is under `min_share` of every measured time keeps the prior.
+pub(crate) fn solve(
+    obs: &[&Observation],
+    prior: &[f64],
+    scale: &[f64],
+    lower: &[f64],
+    min_share: f64,
+) -> Vec<f64> {
     let p = prior.len();
-    // a column no measurement exercises keeps the prior (never below its bound)
+    // a column no measurement exercises keeps the prior (never below its bound), and so does one
+    // whose term, at the prior's value, is under `min_share` of every measured time: those rows
+    // cannot tell it from the other terms (pp512 and tg128 from an empty cache barely touch
+    // attention and the KV cache, whose costs an older era's rows at depth fitted)
     let mut x: Vec<f64> = prior.iter().zip(lower).map(|(v, l)| v.max(*l)).collect();
     let mut free: Vec<bool> = (0..p)
-        .map(|j| obs.iter().any(|o| o.features[j] != 0.0))
+        .map(|j| {
+            obs.iter().any(|o| {
+                o.features[j] != 0.0
+                    && (x[j] <= 0.0 || o.features[j] * x[j] >= min_share * o.seconds)
+            })
+        })
         .collect();
     for _ in 0..=p {
         let cols: Vec<usize> = (0..p).filter(|&j| free[j]).collect();
@@ -212,7 +238,7 @@ pub(crate) fn solve(obs: &[&Observation], prior: &[f64], scale: &[f64], lower: &
 }
 
 /// Physical floors: no read beats the bandwidth (1 / efficiency >= 1); costs are not negative.
-pub(crate) const DECODE_LOWER: [f64; DECODE_N] = [1.0, 1.0, 1.0, 0.0];
+pub(crate) const DECODE_LOWER: [f64; DECODE_N] = [1.0, 1.0, 1.0, 0.0, 0.0];
 pub(crate) const PREFILL_LOWER: [f64; PREFILL_N] = [0.0, 0.0, 0.0];
 
 fn rel_sd(obs: &[&Observation], x: &[f64]) -> f64 {
@@ -242,7 +268,7 @@ fn keys(obs: &[Observation]) -> Vec<ParamKey> {
 
 /// Fits every group the observations cover. `runtime` and `sources` are recorded as given.
 pub fn fit(obs: &[Observation], runtime: &str, sources: &[String]) -> SpeedParams {
-    fit_from(obs, runtime, sources, None)
+    fit_from(obs, runtime, sources, None, 0.0)
 }
 
 /// Fits a newer runtime build on top of an older build's fit: the groups the new measurements
@@ -256,7 +282,13 @@ pub fn refit_era(
     runtime: &str,
     sources: &[String],
 ) -> SpeedParams {
-    let mut out = fit_from(obs, runtime, sources, base.group(&ParamKey::root()));
+    let mut out = fit_from(
+        obs,
+        runtime,
+        sources,
+        base.group(&ParamKey::root()),
+        REFIT_MIN_SHARE,
+    );
     let refit: Vec<Backend> = obs.iter().map(|o| o.backend).collect();
     for g in &base.groups {
         let stale = g.key.backend.is_some_and(|b| refit.contains(&b));
@@ -279,6 +311,7 @@ fn fit_from(
     runtime: &str,
     sources: &[String],
     root_prior: Option<&GroupParams>,
+    min_share: f64,
 ) -> SpeedParams {
     let mut out = SpeedParams {
         runtime: runtime.to_string(),
@@ -314,13 +347,14 @@ fn fit_from(
         let root = parent.is_none();
         // the root has no parent: a faint pull only keeps unseen directions finite
         let dscale = if root {
-            [1e3, 1e3, 1e3, 1.0]
+            [1e3, 1e3, 1e3, 1.0, 1e3]
         } else {
             [
                 dprior[0].max(0.1),
                 dprior[1].max(0.1),
                 dprior[2].max(0.1),
                 dprior[3].max(1e-6),
+                dprior[4].max(1.0),
             ]
         };
         let pscale = if root {
@@ -328,9 +362,10 @@ fn fit_from(
         } else {
             [pprior[0].max(0.1), pprior[1].max(0.1), pprior[2].max(0.1)]
         };
-        let mut decode = (!dec.is_empty()).then(|| solve(&dec, &dprior, &dscale, &DECODE_LOWER));
+        let mut decode =
+            (!dec.is_empty()).then(|| solve(&dec, &dprior, &dscale, &DECODE_LOWER, min_share));
         let mut prefill_x =
-            (!pre.is_empty()).then(|| solve(&pre, &pprior, &pscale, &PREFILL_LOWER));
+            (!pre.is_empty()).then(|| solve(&pre, &pprior, &pscale, &PREFILL_LOWER, min_share));
         if root {
             // with no measurement of one attention kernel, assume it costs what the other does
             for (x, obs, a, b) in [
@@ -354,7 +389,7 @@ fn fit_from(
             key,
             decode_rel_sd: decode.as_ref().map_or(0.0, |x| rel_sd(&dec, x)),
             prefill_rel_sd: prefill_x.as_ref().map_or(0.0, |x| rel_sd(&pre, x)),
-            decode: decode.map(|x| DecodeParams::from_array([x[0], x[1], x[2], x[3]])),
+            decode: decode.map(|x| DecodeParams::from_array([x[0], x[1], x[2], x[3], x[4]])),
             prefill: prefill_x.map(|x| PrefillParams::from_array([x[0], x[1], x[2]])),
             devices,
             n_decode: dec.len(),
@@ -491,7 +526,8 @@ mod tests {
             family: "ampere".into(),
             quant: QuantClass::KQuant,
             phase: Phase::Decode,
-            features: f.to_vec(),
+            // the vector-ALU feature is zero: these rows name no vector rate
+            features: f.iter().copied().chain([0.0]).collect(),
             bound_s: 0.0,
             seconds,
             tokens: 1.0,

@@ -16,6 +16,7 @@ pub mod plan_score;
 pub mod prefill;
 pub mod rank;
 mod step_times;
+pub mod sysmem_fallback;
 pub mod verdict;
 pub mod work;
 
@@ -73,6 +74,8 @@ pub struct Speed {
 #[derive(Clone, Debug, PartialEq)]
 struct Dev {
     bandwidth: f64,
+    /// Published vector FP32 rate, FLOP/s (the decode kernels' dequantize and dot products).
+    vector: Option<f64>,
     rate: Option<f64>,
     peak: Option<f64>,
     decode: DecodeParams,
@@ -85,6 +88,8 @@ pub struct SpeedModel {
     pub work: Workload,
     devs: Vec<Dev>,
     host_bandwidth: f64,
+    /// Whether `host_bandwidth` was assumed (`offload::DEFAULT_HOST_BANDWIDTH`), not given.
+    host_assumed: bool,
     /// The CPU's peak FLOP/s (threads x SIMD rate x clock), when given.
     host_peak: Option<f64>,
     host_decode: DecodeParams,
@@ -192,6 +197,7 @@ impl SpeedModel {
             }
             devs.push(Dev {
                 bandwidth: d.bandwidth.0,
+                vector: decode::vector_rate(d),
                 rate: prefill::reference_rate(d),
                 peak: prefill::peak_rate(d),
                 decode: dp.params,
@@ -217,8 +223,9 @@ impl SpeedModel {
             });
             if assumed {
                 warnings.push(format!(
-                    "system RAM bandwidth not given; assumed {:.1} GB/s (dual-channel DDR5-5600)",
-                    offload::DEFAULT_HOST_BANDWIDTH.as_gbs()
+                    "system RAM bandwidth not given; assumed {:.1} GB/s (dual-channel DDR5-5600), and the generation band reaches down to a dual-channel DDR4-3200 host ({:.1} GB/s); give --host or --cpu to narrow it",
+                    offload::DEFAULT_HOST_BANDWIDTH.as_gbs(),
+                    offload::SLOW_HOST_BANDWIDTH.as_gbs()
                 ));
             }
             if host_decode.group.is_none() {
@@ -240,6 +247,7 @@ impl SpeedModel {
         SpeedModel {
             devs,
             host_bandwidth,
+            host_assumed: assumed,
             host_peak,
             host_decode: host_decode.params,
             host_link: offload::host_link(&s.devices),
@@ -263,8 +271,15 @@ impl SpeedModel {
         let mut bound = 0.0;
         for (load, dev) in w.devices.iter().zip(&self.devs) {
             let kv = decode::mean_kv_bytes(load, d0, n, w.window);
-            let f =
-                decode::step_features(load, dev.bandwidth, kv, batch, w.expert_frac, w.flash_attn);
+            let f = decode::step_features(
+                load,
+                dev.bandwidth,
+                dev.vector,
+                kv,
+                batch,
+                w.expert_frac,
+                w.flash_attn,
+            );
             let b = decode::bound(f);
             let mut t = decode::time(&dev.decode, f).max(b);
             let mut part = DecodeTerms::default();
@@ -318,6 +333,7 @@ impl SpeedModel {
             let f = decode::step_features(
                 &w.host,
                 self.host_bandwidth,
+                None,
                 kv,
                 batch,
                 w.expert_frac,
@@ -424,6 +440,7 @@ impl SpeedModel {
                     let f = decode::features(
                         &w.host,
                         self.host_bandwidth,
+                        None,
                         decode::mean_kv_bytes(&w.host, d0, n, w.window),
                         1.0,
                         w.flash_attn,
@@ -578,7 +595,15 @@ pub fn predict_with(
 
 fn report(m: &SpeedModel, s: &Scenario, q: &SpeedQuery, o: &SpeedOptions) -> SpeedReport {
     let sp = m.query(q);
-    let (dl, dh) = m.decode_band(&sp);
+    let (mut dl, dh) = m.decode_band(&sp);
+    if m.host_assumed && m.work.host.resident_bytes > 0.0 {
+        // The host was not given: the low end of the band is the same run on a slow desktop.
+        let slow = SpeedModel {
+            host_bandwidth: offload::SLOW_HOST_BANDWIDTH.0,
+            ..m.clone()
+        };
+        dl = dl.min(slow.decode_band(&slow.query(q)).0);
+    }
     let pb = sp.prefill_tok_s.map(|t| m.prefill_band(t));
     let ttft_band = match (sp.ttft_s, sp.prefill, pb) {
         (Some(t), Some(pre), Some(_)) => {

@@ -16,6 +16,10 @@ pub const OP_OFFLOAD_MIN_BATCH: u32 = 32;
 /// (2 x 8 B x 5600 MT/s = 89.6 GB/s, data/hardware/ddr5-5600-2ch.json), marked in the warnings.
 pub const DEFAULT_HOST_BANDWIDTH: BytesPerSec = BytesPerSec(89.6e9);
 
+/// The slow end of common desktop system RAM, for the band of a run whose host is assumed: a
+/// dual-channel DDR4-3200 desktop (2 x 8 B x 3200 MT/s = 51.2 GB/s, data/hardware/ddr4-3200-2ch.json).
+pub const SLOW_HOST_BANDWIDTH: BytesPerSec = BytesPerSec(51.2e9);
+
 /// The bandwidth the CPU reads its share at, and whether it was assumed.
 pub fn host_bandwidth(devices: &[DeviceSpec]) -> (f64, bool) {
     if let Some(c) = devices.iter().find(|d| d.kind == DeviceKind::Cpu) {

@@ -132,7 +132,9 @@ impl ParamKey {
 
 /// Token generation: seconds per token = `inv_bw_eff` x weight bytes / bandwidth
 /// + `inv_kv_eff` (or `inv_kv_eff_fa` with flash attention) x KV bytes read / bandwidth
-/// + `layer_s` x layers (kernel launches, synchronisation).
+/// + `layer_s` x layers (kernel launches, synchronisation)
+/// + `alu_per_byte` x weight bytes / vector FP32 rate (unpacking and dotting the quantized
+///   blocks on the vector ALUs, where the device publishes that rate).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecodeParams {
     /// 1 / bandwidth efficiency for weights (1.0 = the physical bound).
@@ -143,10 +145,15 @@ pub struct DecodeParams {
     pub inv_kv_eff_fa: f64,
     /// Fixed cost per layer per token, seconds.
     pub layer_s: f64,
+    /// Vector operations per weight byte that do not overlap the reads (the mat-vec kernels'
+    /// dequantize and dot products), counted against the published FP32 rate. Zero in
+    /// parameter files written before the term existed.
+    #[serde(default)]
+    pub alu_per_byte: f64,
 }
 
 /// Number of decode parameters (and features).
-pub const DECODE_N: usize = 4;
+pub const DECODE_N: usize = 5;
 /// Number of prefill parameters (and features).
 pub const PREFILL_N: usize = 3;
 
@@ -156,6 +163,7 @@ impl DecodeParams {
         inv_kv_eff: 1.0,
         inv_kv_eff_fa: 1.0,
         layer_s: 0.0,
+        alu_per_byte: 0.0,
     };
 
     pub fn as_array(&self) -> [f64; DECODE_N] {
@@ -164,6 +172,7 @@ impl DecodeParams {
             self.inv_kv_eff,
             self.inv_kv_eff_fa,
             self.layer_s,
+            self.alu_per_byte,
         ]
     }
 
@@ -173,6 +182,7 @@ impl DecodeParams {
             inv_kv_eff: a[1],
             inv_kv_eff_fa: a[2],
             layer_s: a[3],
+            alu_per_byte: a[4],
         }
     }
 

@@ -6,6 +6,7 @@
 //! they appear ([`Importer::take_records`]). [`LineSplitter`] turns byte chunks into such lines.
 
 mod csv_line;
+pub mod llama_batched_bench;
 pub mod llama_bench;
 pub mod llama_cpp_log;
 pub mod mlx_lm;
@@ -29,6 +30,8 @@ pub enum ImportFormat {
     LlamaBenchJson,
     LlamaBenchCsv,
     LlamaBenchMarkdown,
+    /// `llama-batched-bench`'s table (batch scaling).
+    LlamaBatchedBench,
     /// llama.cpp's load log (llama-server, llama-cli, Ollama's server log).
     LlamaCppLog,
     /// vLLM's startup log and `vllm bench serve` results.
@@ -44,10 +47,11 @@ pub enum ImportFormat {
 }
 
 impl ImportFormat {
-    pub const ALL: [ImportFormat; 9] = [
+    pub const ALL: [ImportFormat; 10] = [
         ImportFormat::LlamaBenchJson,
         ImportFormat::LlamaBenchCsv,
         ImportFormat::LlamaBenchMarkdown,
+        ImportFormat::LlamaBatchedBench,
         ImportFormat::LlamaCppLog,
         ImportFormat::VllmLog,
         ImportFormat::MlxLm,
@@ -61,6 +65,7 @@ impl ImportFormat {
             ImportFormat::LlamaBenchJson => "llama-bench-json",
             ImportFormat::LlamaBenchCsv => "llama-bench-csv",
             ImportFormat::LlamaBenchMarkdown => "llama-bench-md",
+            ImportFormat::LlamaBatchedBench => "llama-batched-bench",
             ImportFormat::LlamaCppLog => "llama-cpp-log",
             ImportFormat::VllmLog => "vllm-log",
             ImportFormat::MlxLm => "mlx-lm",
@@ -98,6 +103,9 @@ pub fn detect(sample: &str) -> ImportFormat {
     {
         return ImportFormat::LlamaBenchJson;
     }
+    if head.iter().any(|l| llama_batched_bench::is_header(l)) {
+        return ImportFormat::LlamaBatchedBench;
+    }
     if head
         .iter()
         .any(|l| l.trim_start().starts_with('|') && l.contains("t/s") && l.contains("model"))
@@ -111,6 +119,7 @@ enum State {
     LlamaBenchJson(llama_bench::JsonState),
     LlamaBenchCsv(llama_bench::CsvState),
     LlamaBenchMarkdown(llama_bench::MarkdownState),
+    LlamaBatchedBench(llama_batched_bench::State),
     Logs(Box<LogStates>),
     ValidationCsv(Box<validation_csv::State>),
 }
@@ -175,6 +184,9 @@ impl Importer {
             ImportFormat::LlamaBenchMarkdown => {
                 State::LlamaBenchMarkdown(llama_bench::MarkdownState::default())
             }
+            ImportFormat::LlamaBatchedBench => {
+                State::LlamaBatchedBench(llama_batched_bench::State::default())
+            }
             ImportFormat::LlamaCppLog => logs(true, false, false, false),
             ImportFormat::VllmLog => logs(false, true, false, false),
             ImportFormat::MlxLm => logs(false, false, true, false),
@@ -210,6 +222,7 @@ impl Importer {
             State::LlamaBenchJson(s) => s.line(line, n, out)?,
             State::LlamaBenchCsv(s) => s.line(line, n, out)?,
             State::LlamaBenchMarkdown(s) => s.line(line, n, out),
+            State::LlamaBatchedBench(s) => s.line(line, n, out)?,
             State::ValidationCsv(s) => s.line(line, n, out)?,
             State::Logs(l) => {
                 if let Some(s) = &mut l.llama_cpp {
@@ -246,6 +259,7 @@ impl Importer {
         match &mut self.state {
             State::LlamaBenchJson(s) => s.finish()?,
             State::LlamaBenchCsv(_) => {}
+            State::LlamaBatchedBench(s) => s.finish()?,
             State::ValidationCsv(s) => s.finish(out),
             State::LlamaBenchMarkdown(s) => s.finish(out),
             State::Logs(l) => {
@@ -425,6 +439,10 @@ mod tests {
         assert_eq!(
             detect("| model | size | t/s |\n"),
             ImportFormat::LlamaBenchMarkdown
+        );
+        assert_eq!(
+            detect("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |\n"),
+            ImportFormat::LlamaBatchedBench
         );
         assert_eq!(detect("total duration: 1s\n"), ImportFormat::RuntimeOutput);
     }
