@@ -18,14 +18,60 @@ export function toDom(/** @type {VNodeOrText} */ v) {
   return e;
 }
 
-/** Replaces an element's children with the view nodes'. */
+/** Whether a DOM node can be updated in place to show a view node (same kind and tag). */
+function sameKind(/** @type {ChildNode} */ e, /** @type {VNodeOrText} */ v) {
+  if (typeof v === 'string') return e.nodeType === 3;
+  if (e.nodeType !== 1) return false;
+  const el = /** @type {Element} */ (e);
+  return el.localName === v.tag && (el.namespaceURI === SVG) === !!v.svg;
+}
+
+/** Updates an element's attributes and CSSOM style to a view node's. */
+function patchElement(/** @type {Element} */ e, /** @type {import('./view.js').VNode} */ v) {
+  for (const a of [...e.attributes]) if (a.name !== 'style' && !(a.name in v.attrs)) e.removeAttribute(a.name);
+  for (const [k, val] of Object.entries(v.attrs)) if (e.getAttribute(k) !== val) e.setAttribute(k, val);
+  const st = /** @type {HTMLElement} */ (e).style;
+  if (v.style) {
+    for (const k of [...st]) if (!(k in v.style)) st.removeProperty(k);
+    for (const [k, val] of Object.entries(v.style)) if (st.getPropertyValue(k) !== val) st.setProperty(k, val);
+  } else if (st && st.length) {
+    e.removeAttribute('style');
+  }
+  fill(e, v.children);
+}
+
+/**
+ * Makes an element's children show the view nodes: nodes that are there already are updated in
+ * place (an attribute or a text that changed), the rest made or removed, so a redraw touches
+ * only what changed.
+ */
 export function fill(/** @type {Element | null} */ parent, /** @type {VNodeOrText[]} */ nodes) {
-  parent?.replaceChildren(...nodes.map(toDom));
+  if (!parent) return;
+  const have = parent.childNodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const v = nodes[i];
+    const e = have[i];
+    if (!e) parent.append(toDom(v));
+    else if (!sameKind(e, v)) e.replaceWith(toDom(v));
+    else if (typeof v === 'string') { if (e.nodeValue !== v) e.nodeValue = v; }
+    else patchElement(/** @type {Element} */ (e), v);
+  }
+  while (have.length > nodes.length) /** @type {ChildNode} */ (parent.lastChild).remove();
 }
 
 /** Writes a field: its value (and band) as data attributes, its text, whether it shows. */
+/** Each root's field elements, found once (the template's fields stay for the element's life). */
+const fieldElements = new WeakMap();
+
 export function setField(/** @type {ShadowRoot} */ root, /** @type {Field} */ f) {
-  const e = /** @type {HTMLElement | null} */ (root.querySelector(`[data-field="${f.field}"]`));
+  /** @type {Map<string, HTMLElement | null>} */
+  let known = fieldElements.get(root);
+  if (!known) fieldElements.set(root, (known = new Map()));
+  let e = known.get(f.field);
+  if (e === undefined || (e && !e.isConnected)) {
+    e = /** @type {HTMLElement | null} */ (root.querySelector(`[data-field="${f.field}"]`));
+    known.set(f.field, e);
+  }
   if (!e) return;
   e.dataset.value = f.value === null || f.value === undefined ? 'null' : String(f.value);
   if ('low' in f) e.dataset.low = f.low === null || f.low === undefined ? 'null' : String(f.low);

@@ -22,6 +22,8 @@ import { adoptStyles } from './styles.js';
 import { TEMPLATE } from './template.js';
 
 const CURVE_POINTS = 20;
+/** How long changes pause before the page's URL is rewritten. */
+const URL_DELAY_MS = 250;
 
 /** Makes a drop zone take files dropped on it, and open its file picker on Enter or Space. */
 function dropZone(zone, input, onFile) {
@@ -255,7 +257,7 @@ export class HeadroomCalculator extends HTMLElement {
       const got = await readModelFile((bytes) => this.core.call('read_gguf', bytes), f);
       const info = await this.core.call('describeModel', got.model);
       this.file = { model: got.model, label: got.label, info, bytesRead: got.bytesRead, size: f.size };
-      if (got.model.spec) this.state = withField(this.state, 'quant', null);
+      if ('gguf' in got.model) this.state = withField(this.state, 'quant', null);
       this.changed();
       this.dispatchEvent(new CustomEvent('headroom-file', { detail: info, bubbles: true, composed: true }));
     } catch (e) {
@@ -280,21 +282,24 @@ export class HeadroomCalculator extends HTMLElement {
   }
 
   /**
-   * After a change: the URL follows shortly (a burst of typing writes it once), the inputs show
+   * After a change: the URL follows once changes pause for URL_DELAY_MS, the inputs show
    * the state (`refill` when the state changed other than by the input itself), then the answer
    * at the next frame.
    */
   changed(refill = true) {
-    if (this.urlState && !this.urlPending) {
+    const now = performance.now();
+    if (this.urlState) {
+      // history.replaceState costs Chromium about 2 ms: written once typing pauses, not per key
+      clearTimeout(this.urlTimer);
       this.urlPending = true;
-      setTimeout(() => {
+      this.urlTimer = setTimeout(() => {
         this.urlPending = false;
         this.writeUrl();
-      }, 50);
+      }, URL_DELAY_MS);
     }
     if (refill) this.writeInputs();
     else this.updateVisibility();
-    if (this.catalog) this.scheduler.request();
+    if (this.catalog) this.scheduler.request(now);
   }
 
   showError(msg) {
@@ -312,11 +317,11 @@ export class HeadroomCalculator extends HTMLElement {
 
   /**
    * Asks the core in the Worker for the current state's answer and draws it (run by the frame
-   * scheduler). `lastRecomputeMs` is from the request to the drawn page, `lastCoreMs` the core's
-   * part in the Worker.
+   * scheduler). `lastRecomputeMs` is from the change that asked for it (the input event, the
+   * attribute set) to the drawn page, `lastCoreMs` the core's part in the Worker.
    */
   async recompute() {
-    const t0 = performance.now();
+    const t0 = this.scheduler.runFor ?? performance.now();
     let out;
     try {
       const request = requestFromState(this.state, this.file && this.file.model);

@@ -130,7 +130,7 @@ export function requestFromState(state, file) {
     if (state[k]) out[key] = state[k];
   }
   // a model read from a GGUF file keeps the file's own quantization
-  if (file && typeof file === 'object' && 'spec' in file) delete r.quant;
+  if (file && typeof file === 'object' && 'gguf' in file) delete r.quant;
   if (state['flash-attn']) r.flash_attn = state['flash-attn'] === 'on';
   const os = OS.find((o) => o === state.os);
   if (os) r.os = os;

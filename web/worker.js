@@ -21,16 +21,29 @@ function load() {
 
 let core = load();
 
+/** The last catalog model described, and its summary: a change to anything else keeps it. */
+let described = { model: '', info: /** @type {unknown} */ (null) };
+
+/** A catalog model's summary (a file's is the page's, made when it was read). */
+function info(/** @type {Facade} */ m, /** @type {unknown} */ model) {
+  if (typeof model !== 'string') return null;
+  if (described.model !== model) {
+    let i = null;
+    try {
+      i = m.describeModel(model);
+    } catch {
+      // the fit named the model already; an unknown one is an error there
+    }
+    described = { model, info: i };
+  }
+  return described.info;
+}
+
 /** What the page asks on every change: the fit answer and curve, the model's summary, the check. */
 function evaluate(/** @type {Facade} */ m, /** @type {{ request: any, points: number, claims: any }} */ a) {
   const t0 = performance.now();
   const { result, curve } = m.evaluate(a.request, a.points);
-  let info = null;
-  try {
-    info = m.describeModel(a.request.model);
-  } catch {
-    // the fit named the model already; an unknown one is an error there
-  }
+  const summary = info(m, a.request.model);
   let check = null;
   let checkError = null;
   if (a.claims) {
@@ -41,7 +54,7 @@ function evaluate(/** @type {Facade} */ m, /** @type {{ request: any, points: nu
       checkError = e instanceof Error ? e.message : String(e);
     }
   }
-  return { result, curve, info, check, checkError, ms: performance.now() - t0 };
+  return { result, curve, info: summary, check, checkError, ms: performance.now() - t0 };
 }
 
 /** @type {Record<string, (m: Facade, ...args: any[]) => unknown>} */
@@ -58,6 +71,7 @@ self.addEventListener('message', async (/** @type {MessageEvent} */ e) => {
   try {
     if (op === 'restart') {
       core = load();
+      described = { model: '', info: null };
       await core;
       post({ id, ok: null });
       return;
@@ -68,7 +82,10 @@ self.addEventListener('message', async (/** @type {MessageEvent} */ e) => {
     post({ id, ok: f(m, ...args) });
   } catch (err) {
     const trap = err instanceof WebAssembly.RuntimeError;
-    if (trap) core = load();
+    if (trap) {
+      core = load();
+      described = { model: '', info: null };
+    }
     post({ id, error: err instanceof Error ? err.message : String(err), trap });
   }
 });

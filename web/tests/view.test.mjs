@@ -154,7 +154,8 @@ test('a check answer shows each verdict, the bound with its arithmetic, the band
 test('state travels through URL parameters and becomes the facade requests', () => {
   const s = stateFromParams(new URLSearchParams('model=llama-3-70b&hardware=rtx-4090,rtx-3090&ctx=8192&tok-s=300&os=linux&colour=red'));
   assert.deepEqual(s, { model: 'llama-3-70b', hardware: 'rtx-4090,rtx-3090', ctx: '8192', 'tok-s': '300', os: 'linux' });
-  assert.equal(paramsFromState(s).toString(), 'model=llama-3-70b&hardware=rtx-4090%2Crtx-3090&ctx=8192&tok-s=300&os=linux');
+  // the setting's flags first, then the claims
+  assert.equal(paramsFromState(s).toString(), 'model=llama-3-70b&hardware=rtx-4090%2Crtx-3090&ctx=8192&os=linux&tok-s=300');
   // the operating system is a setting of the run (`--os`), in the request, not a claim
   assert.deepEqual(requestFromState(s), { model: 'llama-3-70b', hardware: ['rtx-4090', 'rtx-3090'], ctx: 8192, os: 'linux' });
   assert.deepEqual(claimsFromState(s), { tok_s: 300 });
@@ -170,39 +171,60 @@ test('state travels through URL parameters and becomes the facade requests', () 
   assert.ok(FIELDS.includes('tok-s') && FIELDS.includes('ctx'));
 });
 
-test('the scheduler runs once per frame, never twice at once, and the last state wins', async () => {
+test('the scheduler starts a change at once, at most one run per frame, never two at once, and the last state wins', async () => {
   const frames = [];
   const frame = (cb) => frames.push(cb);
+  const soon = [];
   let state = 0;
   const seen = [];
   let release;
   const sched = new FrameScheduler(frame, () => {
     seen.push(state);
     return new Promise((ok) => { release = ok; });
-  });
+  }, (cb) => soon.push(cb));
+  const flush = async () => {
+    await new Promise((ok) => setTimeout(ok, 0));
+  };
   for (let i = 1; i <= 50; i++) {
     state = i;
-    sched.request();
+    sched.request(100 + i);
   }
-  assert.equal(frames.length, 1, 'fifty requests before a frame ask for one frame');
-  frames.shift()();
+  assert.equal(soon.length, 1, 'fifty requests in one task start one run, after the task');
+  assert.equal(frames.length, 0, 'the first change of a frame does not wait for a frame');
+  soon.shift()();
   assert.deepEqual(seen, [50]);
+  assert.equal(sched.runFor, 101, 'the run is counted from the first change it answers');
+  // one frame callback: the frame's run is used
+  assert.equal(frames.length, 1);
   // changes while the core works: one more run after it answers, with the newest state
   for (let i = 51; i <= 60; i++) {
     state = i;
-    sched.request();
+    sched.request(200 + i);
   }
-  assert.equal(frames.length, 0, 'nothing runs while a recompute is in flight');
+  assert.equal(soon.length + frames.length, 1, 'nothing more is queued while a recompute is in flight');
   let settled = false;
   const done = sched.settled().then(() => { settled = true; });
   release();
-  await new Promise((ok) => setTimeout(ok, 0));
-  assert.equal(frames.length, 1);
+  await flush();
+  // this frame had its run: the next waits for the next frame
+  assert.equal(soon.length, 0);
+  assert.equal(frames.length, 2);
+  frames.shift()(); // the frame starts: its run is free again
   frames.shift()();
   assert.deepEqual(seen, [50, 60]);
+  assert.equal(sched.runFor, 251);
   assert.equal(settled, false);
   release();
   await done;
   assert.equal(sched.asked, 60);
   assert.equal(sched.ran, 2);
+  // a change in a later frame, after the page was idle, starts at once again
+  frames.shift()();
+  state = 61;
+  sched.request(300);
+  assert.equal(soon.length, 1);
+  soon.shift()();
+  assert.deepEqual(seen, [50, 60, 61]);
+  release();
+  await sched.settled();
 });

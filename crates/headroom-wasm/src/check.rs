@@ -39,10 +39,7 @@ pub struct ClaimsRequest {
 /// The claims and options `headroom check` makes of the same flags, refusing what it refuses.
 /// The operating system is the request's `os` (the CLI's `--os`, which also sets the VRAM Windows
 /// keeps), already bounded by `request::from_value`.
-pub fn claims(
-    c: &ClaimsRequest,
-    os: Option<&str>,
-) -> Result<(Vec<Claim>, CheckOptions), WebError> {
+pub fn claims(c: &ClaimsRequest, os: Option<&str>) -> Result<(Vec<Claim>, CheckOptions), WebError> {
     let os = match os {
         None => None,
         Some(o) => Some(Os::parse(o).ok_or_else(|| {
@@ -134,8 +131,14 @@ mod tests {
         assert!(err(json!({"ttft": 0})).starts_with("ttft:"));
         assert!(err(json!({})).starts_with("claims:"));
         assert!(err(json!({"tok_s": 5, "os": "linux"})).contains("os"));
-        let beos = claims(&claims_from_value(json!({"tok_s": 5})).unwrap(), Some("beos"));
-        assert!(beos.unwrap_err().to_string().starts_with("os: unknown `beos`"));
+        let beos = claims(
+            &claims_from_value(json!({"tok_s": 5})).unwrap(),
+            Some("beos"),
+        );
+        assert!(beos
+            .unwrap_err()
+            .to_string()
+            .starts_with("os: unknown `beos`"));
         assert!(err(json!({"vram_rise_gb": 1.5})).starts_with("vram_rise_gb:"));
         assert!(err(json!({"tok_s": 5, "colour": 1})).contains("colour"));
         assert!(err(json!({"tok_s": "fast"})).starts_with("claims:"));

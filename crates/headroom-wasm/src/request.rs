@@ -3,14 +3,15 @@
 //! Values from JavaScript are bounded here, then `headroom_data::build` makes the `Scenario`.
 
 use crate::error::WebError;
+use crate::file_models;
 use headroom_core::measure::CalibrationProfile;
 use headroom_core::quant::StoredTensor;
 use headroom_core::{ModelSpec, Scenario};
 use headroom_data::{ScenarioRequest, SuppliedModel};
 use headroom_formats::hf_config;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Serialize;
 use serde_json::{Map, Number, Value};
+use std::rc::Rc;
 
 /// Bounds on what a request may hold; past them the input is a mistake or hostile.
 pub mod limits {
@@ -28,8 +29,7 @@ pub mod limits {
 use limits::*;
 
 /// A model as read from a weights file: its shapes and its stored tensors.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct ModelFile {
     pub spec: ModelSpec,
     pub weights: Vec<StoredTensor>,
@@ -41,7 +41,7 @@ pub struct ModelFile {
 pub enum ModelInput {
     Catalog(String),
     Config(String),
-    File(Box<ModelFile>),
+    File(Rc<ModelFile>),
 }
 
 /// A checked request: the shared request, the model it names or carries, and the calibration
@@ -275,7 +275,7 @@ pub fn profile_from_value(v: Value) -> Result<Option<CalibrationProfile>, WebErr
         .map_err(|e| bad("calibration", e))
 }
 
-/// A model input: a catalog name, `{ config_json }`, or a model returned by `read_gguf`.
+/// A model input: a catalog name, `{ config_json }`, or `{ gguf }` as `read_gguf` returned it.
 pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
     Ok(match v {
         Value::String(s) => ModelInput::Catalog(s),
@@ -283,17 +283,37 @@ pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
             Some(Value::String(t)) if o.len() == 1 => ModelInput::Config(t.clone()),
             _ => return Err(bad("model", "expected { config_json: <the file's text> }")),
         },
-        o @ Value::Object(_) => ModelInput::File(Box::new(
-            serde_json::from_value(o).map_err(|e| bad("model", e))?,
-        )),
+        Value::Object(o) if o.contains_key("gguf") => match o.get("gguf").and_then(Value::as_u64) {
+            Some(id) if o.len() == 1 && id <= u64::from(u32::MAX) => {
+                ModelInput::File(file_models::get(id as u32)?)
+            }
+            _ => {
+                return Err(bad(
+                    "model",
+                    "expected { gguf: <the number read_gguf gave> }",
+                ))
+            }
+        },
         Value::Null => return Err(bad("model", "missing")),
         other => {
             return Err(bad(
                 "model",
-                format!("expected a name, {{ config_json }} or a read file, got {other}"),
+                format!(
+                    "expected a name, {{ config_json }} or {{ gguf }} from read_gguf, got {}",
+                    truncated(&other)
+                ),
             ))
         }
     })
+}
+
+/// A value as JSON text, cut short for an error message.
+fn truncated(v: &Value) -> String {
+    let t = v.to_string();
+    match t.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t,
+    }
 }
 
 /// The model a request carries, checked, in the form the shared builder takes.
