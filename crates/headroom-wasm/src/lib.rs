@@ -75,6 +75,8 @@ export interface FitRequest {
   gpu_memory_utilization?: number; max_num_seqs?: number; max_num_batched_tokens?: number;
   kv_cache_dtype?: "auto" | "fp8"; tensor_parallel?: number; attention?: "sdpa" | "eager";
   kv_bits?: number; beyond_trained?: boolean;
+  /** `--mmproj`: a vision-language model's projector too, of `mmproj_type` (`f16`, `q8_0`, `bf16`, `f32`); `mmproj_offload: false` keeps it on the CPU. */
+  mmproj?: boolean; mmproj_type?: "f16" | "q8_0" | "bf16" | "f32"; mmproj_offload?: boolean;
   /** llama.cpp's backend build: `cuda`, `vulkan`, `rocm`, `metal`, `sycl` or `cpu` (default: the device's). */
   backend?: "cuda" | "vulkan" | "rocm" | "metal" | "sycl" | "cpu";
   /** A bare size instead of a catalog model (`70b`, `7.5b`, `500m`); `model` is then "". */
