@@ -32,5 +32,5 @@ cargo build -p headroom-cli
 (cd web && node_modules/.bin/tsc -p tsconfig.json)
 node --test web/tests/view.test.mjs
 node --test web/tests/facade.test.mjs
-node --test --test-concurrency=1 web/tests/browser.test.mjs
+node --test --test-concurrency=1 --test-timeout=300000 web/tests/browser.test.mjs
 node web/tests/budgets.mjs

@@ -228,13 +228,14 @@ export function claimItem(/** @type {ClaimCheck} */ c) {
       : h('span', { class: 'why', 'data-field': `${f}.explanations`, 'data-value': '0' }, 'No setting searched reproduces it.')));
 }
 
-/** The "check a number" panel's answer: the setting it judged, each claim, the warnings. */
+/** The "check a number" panel's answer: the setting it judged and what building it chose, each claim, the warnings. */
 export function checkView(/** @type {CheckReport | null} */ report, /** @type {string | null} */ error) {
   if (error) return [h('p', { class: 'error', 'data-field': 'check.error', 'data-value': error }, error)];
   if (!report) return [h('p', { class: 'note', 'data-field': 'check.none', 'data-value': '' }, 'Enter a number you saw or were told to check it against this setting.')];
   return [
     h('p', { class: 'as-run', 'data-field': 'check.as_run', 'data-value': report.as_run },
       `${report.model} ${report.quant} on ${report.runtime}, context ${tokens(report.n_ctx)}: ${report.as_run}`),
+    report.notes.length > 0 && h('ul', { class: 'notes', 'data-check-notes': '' }, ...report.notes.map((n) => h('li', {}, n))),
     h('ul', { class: 'claim-list' }, ...report.claims.map(claimItem)),
     report.warnings.length > 0 && h('ul', { class: 'warnings', 'data-check-warnings': '' }, ...report.warnings.map((w) => h('li', {}, w))),
   ].filter((x) => x !== false);

@@ -519,14 +519,21 @@ test('the page works under Content-Security-Policy script-src \'self\', and its 
     });
     assert.deepEqual(focused, { drop: true, visible: true, outline: 'solid' });
     // the keys are seen as the click on each zone's file input, which opens the picker (the
-    // picker itself is not waited for: headless Chromium opens it unreliably in a row)
-    const opened = calc.evaluate((el) => new Promise((ok) => el.shadowRoot.querySelector('input[name=file]').addEventListener('click', (e) => { e.preventDefault(); ok(true); }, { once: true })));
+    // picker itself is not waited for: headless Chromium opens it unreliably in a row). The
+    // listeners are in place before the key is pressed: a locator's evaluate that is not awaited
+    // can arrive after the key press and miss its click.
+    await calc.evaluate((el) => {
+      window.__pickerClicks = [];
+      for (const sel of ['input[name=file]', '[data-profile-input]']) {
+        el.shadowRoot.querySelector(sel).addEventListener('click', (e) => { e.preventDefault(); window.__pickerClicks.push(sel); });
+      }
+    });
     await page.keyboard.press('Enter');
-    assert.equal(await opened, true);
-    const clicked = calc.evaluate((el) => new Promise((ok) => el.shadowRoot.querySelector('[data-profile-input]').addEventListener('click', (e) => { e.preventDefault(); ok(true); }, { once: true })));
+    await page.waitForFunction(() => window.__pickerClicks.length >= 1, null, { timeout: 10_000 });
     await calc.locator('[data-profile-drop]').focus();
     await page.keyboard.press(' ');
-    assert.equal(await clicked, true);
+    await page.waitForFunction(() => window.__pickerClicks.length >= 2, null, { timeout: 10_000 });
+    assert.deepEqual(await page.evaluate(() => window.__pickerClicks), ['input[name=file]', '[data-profile-input]']);
     await page.close();
   } finally {
     strict.server.close();

@@ -127,7 +127,7 @@ test('the chart draws a point per context, red past the usable line, and the cur
 
 test('a check answer shows each verdict, the bound with its arithmetic, the band and the explanations', () => {
   const report = {
-    model: 'Llama-3-70B', quant: 'Q4_K_M', runtime: 'llama.cpp', n_ctx: 8192, as_run: '-ngl 40', warnings: ['w'],
+    model: 'Llama-3-70B', quant: 'Q4_K_M', runtime: 'llama.cpp', n_ctx: 8192, as_run: '-ngl 40', warnings: ['w'], notes: ['the context is the runtime default'],
     claims: [
       { quantity: 'decode_tok_s', claimed: 300, verdict: 'impossible', bound: 23.7, bound_arithmetic: '1008 GB/s / 42.5 GB', predicted: 3.1, low: 2.5, high: 3.8, explanations: [] },
       { quantity: 'vram_gib', claimed: 19, verdict: 'implausible', bound: 24, bound_arithmetic: 'the accelerators hold 24.00 GiB in all', predicted: 22.5, low: 21.9, high: 23.1,
@@ -137,6 +137,8 @@ test('a check answer shows each verdict, the bound with its arithmetic, the band
   };
   const nodes = view.checkView(report, null);
   assert.equal(text(nodes[0]), 'Llama-3-70B Q4_K_M on llama.cpp, context 8,192: -ngl 40');
+  // what building the setting chose is said, as `headroom check` prints it under the setting
+  assert.equal(text(nodes[1]), 'the context is the runtime default');
   assert.deepEqual(find(nodes, 'check.decode_tok_s').map((n) => n.attrs['data-value']), ['impossible']);
   assert.equal(text(find(nodes, 'check.decode_tok_s.bound')[0]), 'Physical bound: at most 23.7 tok/s — 1008 GB/s / 42.5 GB');
   assert.equal(text(find(nodes, 'check.decode_tok_s.predicted')[0]), 'Headroom predicts 3.1 tok/s (band 2.5 tok/s – 3.8 tok/s)');
