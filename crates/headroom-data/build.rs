@@ -27,26 +27,29 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 fn provenance_keys(sub: &str) -> &'static [&'static str] {
     match sub {
         "hardware" => &["sources", "notes"],
-        "models" => &["source", "transcribed_from", "safetensors_total_bytes_source"],
+        "models" => &[
+            "source",
+            "transcribed_from",
+            "safetensors_total_bytes_source",
+        ],
         _ => &[],
     }
 }
 
 /// The record with `drop` removed from its top level, each kept value's text as written.
-fn without(path: &Path, drop: &[&str]) -> String {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn without(path: &Path, drop: &[&str]) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not a JSON object: {e}", path.display()));
+        .map_err(|e| format!("{} is not a JSON object: {e}", path.display()))?;
     let kept: BTreeMap<&String, &RawValue> = map
         .iter()
         .filter(|(k, _)| !drop.contains(&k.as_str()))
         .map(|(k, v)| (k, v.as_ref()))
         .collect();
-    serde_json::to_string(&kept).expect("a map of raw JSON values serializes")
+    serde_json::to_string(&kept).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn main() {
+fn main() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let provenance = std::env::var_os("CARGO_FEATURE_PROVENANCE").is_some();
@@ -59,7 +62,11 @@ fn main() {
     ] {
         let dir = root.join(sub);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let drop = if provenance { &[][..] } else { provenance_keys(sub) };
+        let drop = if provenance {
+            &[][..]
+        } else {
+            provenance_keys(sub)
+        };
         let _ = writeln!(out, "pub static {name}: &[(&str, &str)] = &[");
         for f in list(&dir) {
             let stem = f
@@ -71,12 +78,16 @@ fn main() {
                 f
             } else {
                 let stripped = out_dir.join(format!("{sub}-{stem}.json"));
-                std::fs::write(&stripped, without(&f, drop)).expect("OUT_DIR is writable");
+                std::fs::write(&stripped, without(&f, drop)?).map_err(|e| e.to_string())?;
                 stripped
             };
-            let _ = writeln!(out, "    ({stem:?}, include_str!({:?})),", embedded.display().to_string());
+            let _ = writeln!(
+                out,
+                "    ({stem:?}, include_str!({:?})),",
+                embedded.display().to_string()
+            );
         }
         let _ = writeln!(out, "];");
     }
-    std::fs::write(out_dir.join("embedded.rs"), out).expect("OUT_DIR is writable");
+    std::fs::write(out_dir.join("embedded.rs"), out).map_err(|e| e.to_string())
 }
