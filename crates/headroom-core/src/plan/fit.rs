@@ -428,6 +428,13 @@ fn report(d: &DeviceSpec, usable: Bytes, b: Breakdown) -> DeviceReport {
     }
 }
 
+/// The memory model's buffers for the scenario as given: one breakdown per accelerator and the
+/// host's.
+pub(crate) fn allocation(s: &Scenario) -> (Vec<Breakdown>, Breakdown) {
+    let p = Prepared::new(s).place(&s.runtime);
+    (p.devices, p.host)
+}
+
 /// Whether the scenario fits, without building the report.
 pub fn fits(s: &Scenario) -> bool {
     Prepared::new(s).fits(&s.runtime)
