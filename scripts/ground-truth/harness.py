@@ -4,7 +4,9 @@ keeps what it printed, trimmed to the lines `headroom import` reads.
 
     harness.py prepare  [--models ...] [--quants ...]   write the GGUF files and quantize them
     harness.py memory   [--models ...] [--grid full|smoke]   buffer sizes over the settings grid
-    harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N]   llama-bench
+    harness.py machine                                 this machine's bandwidth and ISA -> machine.json
+    harness.py bench    [--models ...] [--depths ...] [--threads ...] [--reps N] [--tag T]
+                                                       llama-bench (measures the machine first)
     harness.py batched  [--models ...] [--quant Q]     llama-batched-bench, imported
     harness.py server   [--model M] [--quant Q] [--np N] [--clients 1,2,4,8] [--requests N]
                         [--total-requests N] [--replace]
@@ -21,6 +23,7 @@ the GGUF writer runs in the harness's virtual environment (venv.sh).
 """
 
 import argparse
+import fcntl
 import csv
 import http.client
 import json
@@ -109,12 +112,13 @@ def build_name():
     return f"llama-cpp-python-{v}-vendor"
 
 
-def header(cmd, threads, rc=None, la=None):
+def header(cmd, threads, rc=None, la=None, extra=""):
     """The first line of every raw file: build, exit status, threads, the load average when the
-    command started and the command."""
+    command started, `extra` (a llama-bench file's machine numbers) and the command."""
     status = "" if rc is None else f"exit={rc} "
+    extra = f"{extra} " if extra else ""
     return (f"# harness: build={build_name()} {status}threads={threads} loadavg={la or loadavg()} "
-            f"nproc={os.cpu_count()} cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
+            f"nproc={os.cpu_count()} {extra}cmd={' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n")
 
 
 def gguf(model, quant):
@@ -240,29 +244,203 @@ def memory(models, grid, out, rerun=False):
 # llama-bench and llama-batched-bench
 
 
-def bench(models, quants, depths, threads, reps, out):
+# ---------------------------------------------------------------------------------------------
+# the machine: memory bandwidth per thread count and instruction set
+
+
+def cpu_flags():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_mhz():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def build_isa(flags):
+    """The widest instruction set the llama.cpp build uses here. build_llama_cpp.sh turns AMX
+    off (it crashes on quantized models on these VMs), so an AMX CPU runs AVX-512 kernels."""
+    if "avx512f" in flags:
+        return "avx512"
+    if "avx2" in flags and "fma" in flags:
+        return "avx2"
+    if "asimd" in flags:
+        return "neon"
+    return None
+
+
+def machine(out, threads=(1, 2), mib=512, seconds=1.5):
+    """Measures the memory bandwidth this VM gives 1 and 2 threads (membw.c: read and copy, the
+    best of repeated passes over a buffer far larger than the caches, about 2 x `seconds` per
+    thread count) and writes it with the instruction set and clock to `out`/machine.json."""
+    exe = CACHE / "membw"
+    src = HERE / "membw.c"
+    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cc", "-O3", "-march=native", "-pthread", "-o", str(exe), str(src)],
+                       check=True)
+    la = loadavg()
+    runs = {}
+    others = {}
+    for t in threads:
+        # like a bench cell: run again (three times at most) while other processes use more
+        # than QUIET_CORES, and keep the quietest run
+        best = None
+        for _ in range(3):
+            text, rc, _, busy = run_quiet([str(exe), str(t), str(mib), str(seconds)], 120,
+                                          locked=True)
+            if rc != 0:
+                raise RuntimeError(f"membw {t}: exit {rc}")
+            if best is None or busy < best[1]:
+                best = (json.loads(text), busy)
+            if busy <= QUIET_CORES:
+                break
+        runs[str(t)], others[str(t)] = best[0], round(best[1], 3)
+    flags = cpu_flags()
+    mhz = cpu_mhz()
+    m = {
+        "probe": f"membw THREADS {mib} {seconds} (scripts/ground-truth/membw.c, cc -O3 -march=native)",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_start": la,
+        "loadavg_end": loadavg(),
+        "nproc": os.cpu_count(),
+        "read_gbs": {t: r["read_gbs"] for t, r in runs.items()},
+        "copy_gbs": {t: r["copy_gbs"] for t, r in runs.items()},
+        "others_cores": others,
+        "isa": build_isa(flags),
+        "cpu_flags": sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "f16c", "asimd",
+                                                              "sve"))),
+        "ghz": round(mhz / 1000.0, 3) if mhz else None,
+        "ghz_source": "/proc/cpuinfo cpu MHz",
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "machine.json", "w") as f:
+        json.dump(m, f, indent=1)
+        f.write("\n")
+    log(f"machine: read {m['read_gbs']} GB/s, copy {m['copy_gbs']} GB/s, {m['isa']}, "
+        f"{m['ghz']} GHz, load average {la}")
+    return m
+
+
+def machine_fields(m):
+    """The machine's numbers as `# harness:` fields: read bandwidth per thread count, ISA, clock,
+    and the cores other processes used while the bandwidth was measured."""
+    bw = ",".join(f"{t}:{v}" for t, v in m["read_gbs"].items())
+    busy = ",".join(f"{t}:{v}" for t, v in m.get("others_cores", {}).items())
+    return f"read_gbs={bw} membw_others_cores={busy} isa={m['isa']} ghz={m['ghz']} " \
+        "loadavg_end={end}"
+
+
+MEASURE_LOCK = Path("/tmp/headroom-measure.lock")
+# Past this share of a core used by other processes while a cell ran, the cell runs again.
+QUIET_CORES = 0.10
+
+
+def busy_jiffies():
+    """All CPUs' busy time from /proc/stat (user, nice, system, irq, softirq), in clock ticks."""
+    f = Path("/proc/stat").read_text().splitlines()[0].split()
+    return sum(int(f[i]) for i in (1, 2, 3, 6, 7))
+
+
+def run_quiet(cmd, timeout, locked=False):
+    """Runs cmd holding the measurement lock (`locked`: the caller holds it); returns (stdout, rc,
+    wall seconds, the CPU time other processes used while it ran in cores: /proc/stat's busy time
+    less the command's own rusage)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    with open(MEASURE_LOCK, "a") as lock:
+        if not locked:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        with tempfile.TemporaryFile("w+") as buf:
+            j0, t0 = busy_jiffies(), time.time()
+            p = subprocess.Popen(cmd, stdout=buf, stderr=subprocess.DEVNULL, text=True)
+            deadline = t0 + timeout
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.time() > deadline:
+                    p.kill()
+                time.sleep(0.05)
+            wall, j1 = time.time() - t0, busy_jiffies()
+            rc = os.waitstatus_to_exitcode(status)
+            buf.seek(0)
+            text = buf.read()
+    own = ru.ru_utime + ru.ru_stime
+    others = max(0.0, (j1 - j0) / hz - own) / max(wall, 1e-9)
+    return text, rc, wall, others
+
+
+def bench_cell(m, q, depth, t, reps, prompt, gen, tries, repack=True):
+    """One llama-bench cell (pp `prompt` and tg `gen` at one depth and thread count), run up to
+    `tries` times while other processes used more than QUIET_CORES of a core; the quietest run.
+    `repack` False runs the file's own layout (`--repack 0`) instead of the CPU_REPACK copy."""
+    cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", str(prompt), "-n", str(gen),
+           "-d", str(depth), "-t", str(t), "-r", str(reps), "-fa", "1", "-o", "jsonl"]
+    if not repack:
+        cmd += ["--repack", "0"]
+    best = None
+    for i in range(tries):
+        la = loadavg()
+        text, rc, wall, others = run_quiet(cmd, timeout=1800)
+        run = dict(text=text, rc=rc, wall=wall, others=others, la=la, la_end=loadavg(), tries=i + 1)
+        if best is None or others < best["others"]:
+            best = run
+        log(f"{m}-{q} t{t} d{depth}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
+        if others <= QUIET_CORES:
+            break
+    best["tries"] = i + 1
+    return cmd, best
+
+
+def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=None, tries=3,
+          until=None, repack=True):
+    """llama-bench per (model, quant, threads, depth) cell, each in its own raw file whose header
+    carries the machine's bandwidth, the load average and the CPU other processes used while the
+    kept run ran. Cells past the wall-clock `until` (seconds since the epoch) are skipped."""
     for m in models:
+        if until and time.time() > until:
+            log(f"past the time bound: {m} skipped")
+            continue
+        # the bandwidth is measured again before each model's runs: a shared VM's share drifts
+        with open(MEASURE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            mach = machine(out, threads)
         for q in quants:
             if not gguf(m, q).exists():
                 continue
-            cmd = [tool("llama-bench"), "-m", str(gguf(m, q)), "-p", "256", "-n", "32",
-                   "-d", ",".join(map(str, depths)), "-t", ",".join(map(str, threads)),
-                   "-r", str(reps), "-fa", "1", "-o", "jsonl"]
-            path = out / "raw" / "bench" / f"{m}-{q}.jsonl"
-            t0 = time.time()
-            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               timeout=3600)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w") as f:
-                f.write(header(cmd, ",".join(map(str, threads))))
-                for line in p.stdout.splitlines():
-                    if line.startswith("{"):
-                        # samples_ns/samples_ts repeat avg and stddev: dropped to keep files small.
-                        r = json.loads(line)
-                        r.pop("samples_ns", None)
-                        r.pop("samples_ts", None)
-                        f.write(json.dumps(r) + "\n")
-            log(f"{path.name}: rc {p.returncode}, {time.time() - t0:.0f} s")
+            for t in threads:
+                for d in depths:
+                    if until and time.time() > until:
+                        log(f"past the time bound: {m}-{q} t{t} d{d} skipped")
+                        continue
+                    cmd, r = bench_cell(m, q, d, t, reps, prompt, gen, tries, repack)
+                    name = f"{m}-{q}-t{t}-d{d}" + ("" if repack else "-nr") + \
+                        (f"-{tag}" if tag else "")
+                    path = out / "raw" / "bench" / f"{name}.jsonl"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with open(path, "w") as f:
+                        extra = machine_fields(mach).format(end=r["la_end"])
+                        extra += f" others_cores={r['others']:.3f} wall_s={r['wall']:.1f} " \
+                                 f"tries={r['tries']}"
+                        f.write(header(cmd, t, r["rc"], r["la"], extra))
+                        for line in r["text"].splitlines():
+                            if line.startswith("{"):
+                                # samples_ns/samples_ts repeat avg and stddev: dropped.
+                                j = json.loads(line)
+                                j.pop("samples_ns", None)
+                                j.pop("samples_ts", None)
+                                f.write(json.dumps(j) + "\n")
 
 
 # The batch-scaling grid: two prompt lengths, 32 generated tokens, 1-8 parallel sequences, the
@@ -506,9 +684,31 @@ def import_raw(out, records_path=None, suffixes=(".log", ".jsonl")):
                     dev["memory_total"] = mem
                 r["devices"] = [dev]
                 r.setdefault("backend", "CPU")
+                # A speed record names the CPU it ran on by its measured numbers (--cpu
+                # GBS,THREADS,ISA,GHZ): the bandwidth this VM gave its thread count.
+                t = (r.get("settings") or {}).get("n_threads")
+                bw = dict(kv.split(":") for kv in h.get("read_gbs", "").split(",") if ":" in kv)
+                if r.get("speed") and t and str(t) in bw:
+                    r["cpu"] = {"bandwidth_gbs": float(bw[str(t)]), "threads": t}
+                    if h.get("isa") not in (None, "None") and h.get("ghz") not in (None, "None"):
+                        r["cpu"]["isa"] = h["isa"]
+                        r["cpu"]["ghz"] = float(h["ghz"])
+                    if h.get("nproc"):
+                        r["cpu"]["cores"] = int(h["nproc"])
+                    if h.get("others_cores"):
+                        r["cpu"]["other_cores"] = float(h["others_cores"])
+                    mb = dict(kv.split(":") for kv in h.get("membw_others_cores", "").split(",")
+                              if ":" in kv)
+                    if str(t) in mb:
+                        r["cpu"]["bandwidth_other_cores"] = float(mb[str(t)])
                 if h:
                     note = f"harness: threads {h.get('threads')}, load average {h.get('loadavg')} " \
                            f"on {h.get('nproc')} cores"
+                    if h.get("loadavg_end"):
+                        note += f", {h['loadavg_end']} when it ended"
+                    if h.get("others_cores"):
+                        note += f"; other processes used {h['others_cores']} cores while it " \
+                                f"ran (the quietest of {h.get('tries')} runs)"
                     r.setdefault("notes", []).append(note)
                     if h.get("build"):
                         r["runtime_version"] = h["build"]
@@ -585,6 +785,15 @@ def main():
     p.add_argument("--depths", type=lambda s: csv_list(s, int), default=[0, 1024, 4096, 8192])
     p.add_argument("--threads", type=lambda s: csv_list(s, int), default=[1, 2])
     p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--prompt", type=int, default=256, help="llama-bench -p")
+    p.add_argument("--gen", type=int, default=32, help="llama-bench -n")
+    p.add_argument("--tag", help="suffix of the raw file name, for a second grid of one model")
+    p.add_argument("--tries", type=int, default=3,
+                   help="runs of a cell at most while others use over 10%% of a core")
+    p.add_argument("--until", type=float, help="skip cells after this time (epoch seconds)")
+    p.add_argument("--no-repack", action="store_true",
+                   help="llama-bench --repack 0: the file's layout, no CPU_REPACK copy")
+    sub.add_parser("machine")
     p = sub.add_parser("batched")
     p.add_argument("--models", type=csv_list, default=["qwen3-0.6b", "qwen2.5-0.5b"])
     p.add_argument("--quant", default="Q4_0")
@@ -631,7 +840,12 @@ def main():
     elif a.cmd == "memory":
         memory(a.models, a.grid, a.out, a.rerun)
     elif a.cmd == "bench":
-        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out)
+        bench(a.models, a.quants, a.depths, a.threads, a.reps, a.out, a.prompt, a.gen, a.tag,
+              a.tries, a.until, not a.no_repack)
+    elif a.cmd == "machine":
+        with open(MEASURE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            machine(a.out)
     elif a.cmd == "batched":
         batched(a.models, a.quant, a.threads, a.batched_out, a.import_only, a.run)
     elif a.cmd == "server":

@@ -1,10 +1,10 @@
 //! Fits the speed model to the public measurements, writes data/speed/llama-cpp.json (current
 //! builds), llama-cpp-2024.json (the May 2024 tables) and
-//! docs/speed-accuracy.md (leave-one-device-out errors). Run: `cargo run -p headroom-tests --example speed_report`.
+//! docs/speed-accuracy.md (leave-one-device-out errors, and the CPU section of `cpu_report`). Run: `cargo run -p headroom-tests --example speed_report`.
 
 use headroom_core::hardware::Backend;
 use headroom_core::speed::fit::Phase;
-use headroom_tests::speed_report::{build, current_mdape, mdape, render};
+use headroom_tests::speed_report::{build, current_mdape, mdape};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cat = headroom_data::catalog()?;
@@ -18,7 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("data/speed/llama-cpp.json"),
         serde_json::to_string_pretty(&r.current.params)? + "\n",
     )?;
-    std::fs::write(root.join("docs/speed-accuracy.md"), render(&r))?;
+    std::fs::write(
+        root.join("data/speed/mlx.json"),
+        serde_json::to_string_pretty(&r.current.mlx_params)? + "\n",
+    )?;
+    let cpu = headroom_tests::cpu_report::build(cat);
+    std::fs::write(
+        root.join("docs/speed-accuracy.md"),
+        headroom_tests::cpu_report::speed_accuracy_doc(&r, &cpu),
+    )?;
     let all = |_: &_| true;
     let (d, _) = mdape(&r.measured, &r.left_out, Phase::Decode, &all);
     let (p, _) = mdape(&r.measured, &r.left_out, Phase::Prefill, &all);

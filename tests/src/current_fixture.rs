@@ -67,6 +67,11 @@ fn apple_chip(cat: &Catalog, device: &str) -> Option<(String, u32)> {
 /// https://www.apple.com/macbook-pro/specs/ (M3 Max configurations, 2023).
 const M3_MAX_64GB: &str = "m3-max-40c";
 
+/// Apple sells the 64 GB M4 Max only with the 16-core CPU / 40-core GPU (the 14-core CPU /
+/// 32-core GPU chip comes with 36 GB): https://www.apple.com/macbook-pro/specs/ (M4 Max
+/// configurations, 2024).
+const M4_MAX_64GB: &str = "m4-max-40c";
+
 /// What a row measured, once read.
 #[derive(Clone, Debug)]
 pub struct CurrentRow {
@@ -178,16 +183,27 @@ pub fn rows() -> (Vec<CurrentRow>, Vec<String>) {
                     .starts_with("Apple M3 Max 64 GB")
                     .then(|| M3_MAX_64GB.into())
             })
+            .or_else(|| {
+                device
+                    .starts_with("Apple M4 Max 64 GB")
+                    .then(|| M4_MAX_64GB.into())
+            })
             .or_else(|| (device == "Apple M2 Ultra").then(|| "m2-ultra".into()));
         let model_id = match model.as_str() {
             "Llama-2 7B" => Some("llama-2-7b"),
             "Llama-3.1-8B-Instruct" => Some("llama-3.1-8b"),
             // the PR's command line loads meta-llama/Meta-Llama-3-70B-Instruct
             m if m.contains("Meta-Llama-3-70B-Instruct") => Some("llama-3-70b"),
+            "Llama-3.3-70B-Instruct" => Some("llama-3.3-70b"),
+            // the 2507 instruct releases keep their base models' shapes (layers, hidden size,
+            // heads, KV heads, experts); only the trained context and RoPE base differ
+            "Qwen3-4B-Instruct-2507" => Some("qwen3-4b"),
+            "Qwen3-30B-A3B-Instruct-2507" => Some("qwen3-30b-a3b"),
             _ => None,
         };
         let quant = match quant.as_str() {
             "MLX 4-bit" => "mlx-4bit".to_string(),
+            "MLX 8-bit" => "mlx-8bit".to_string(),
             q if q.starts_with("16-bit") => "bf16".to_string(),
             q => q.to_string(),
         };

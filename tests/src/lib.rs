@@ -1,5 +1,6 @@
 //! Shared fixtures for the integration tests in tests/tests/ and the examples in tests/examples/.
 
+pub mod cpu_report;
 pub mod current_fixture;
 pub mod peak_alloc;
 pub mod simulator_validation;

@@ -35,6 +35,26 @@ pub struct Current {
     pub left_out: Vec<f64>,
     /// Per row: the 2024 era's prediction.
     pub era_2024: Vec<f64>,
+    /// mlx-lm's own fit (`data/speed/mlx.json`): its rows refitted on top of the current
+    /// llama.cpp fit; MLX rows are predicted with it.
+    pub mlx_params: SpeedParams,
+}
+
+/// The shortest mlx-lm prompt the MLX fit takes: a shorter prompt's time is mostly reading the
+/// weights once (the memory floor, which a fit's prompt features leave out) and start-up.
+pub const MLX_FIT_MIN_PROMPT: u32 = 512;
+
+/// Where the MLX fit's measurements came from (recorded in data/speed/mlx.json).
+pub fn mlx_sources() -> Vec<String> {
+    vec![
+        "tests/fixtures/speed/current_backends.csv and tests/fixtures/validation/current_builds.csv: mlx-lm rows (mlx_lm.generate and mlx_lm.benchmark) from ml-explore/mlx-examples issue #1029 (https://github.com/ml-explore/mlx-examples/issues/1029), ml-explore/mlx-lm PR #40 (https://github.com/ml-explore/mlx-lm/pull/40) and mlx-lm's mlx_lm/BENCHMARKS.md (the table ml-explore/mlx-lm PR #1569 extends), each row naming its source; prompts under 512 tokens are checked, not fitted".into(),
+        "older groups kept from the current llama.cpp fit (data/speed/llama-cpp.json) for what the mlx-lm rows do not measure".into(),
+    ]
+}
+
+/// Whether an mlx-lm row is fitted (generation, or a prompt of at least [`MLX_FIT_MIN_PROMPT`]).
+fn mlx_fitted(m: &CurrentMeasured) -> bool {
+    m.row.is_mlx() && (m.row.test.phase == Phase::Decode || m.row.test.tokens >= MLX_FIT_MIN_PROMPT)
 }
 
 /// The runtime name of the 2024 fit.
@@ -72,7 +92,34 @@ fn build_current(cat: &Catalog, base: &SpeedParams) -> Current {
     );
     let params = refit_era(base, &fitted, "llama.cpp", &src);
     let loo = leave_one_device_out_with(&fitted, |train| refit_era(base, train, "", &[]));
-    let predicted: Vec<f64> = cm.iter().map(|m| model_tok_s(m, &params)).collect();
+    let mlx_obs: Vec<_> = cm
+        .iter()
+        .filter(|m| mlx_fitted(m))
+        .map(|m| m.obs.clone())
+        .collect();
+    let mlx_params = refit_era(&params, &mlx_obs, "mlx", &mlx_sources());
+    // an MLX device left out: neither the llama.cpp fit under it nor the MLX fit saw the device
+    let mut mlx_left_out: BTreeMap<String, SpeedParams> = BTreeMap::new();
+    for m in cm.iter().filter(|m| m.row.is_mlx()) {
+        let d = &m.row.device_id;
+        if mlx_left_out.contains_key(d) {
+            continue;
+        }
+        let lc: Vec<_> = fitted.iter().filter(|o| &o.device != d).cloned().collect();
+        let mo: Vec<_> = mlx_obs.iter().filter(|o| &o.device != d).cloned().collect();
+        let lc_p = refit_era(base, &lc, "", &[]);
+        mlx_left_out.insert(d.clone(), refit_era(&lc_p, &mo, "", &[]));
+    }
+    let predicted: Vec<f64> = cm
+        .iter()
+        .map(|m| {
+            if m.row.is_mlx() {
+                model_tok_s(m, &mlx_params)
+            } else {
+                model_tok_s(m, &params)
+            }
+        })
+        .collect();
     let mut k = 0;
     let left_out = cm
         .iter()
@@ -81,6 +128,11 @@ fn build_current(cat: &Catalog, base: &SpeedParams) -> Current {
             if m.fitted {
                 k += 1;
                 loo[k - 1].predicted_tok_s
+            } else if let Some(lp) = mlx_left_out
+                .get(&m.row.device_id)
+                .filter(|_| m.row.is_mlx())
+            {
+                model_tok_s(m, lp)
             } else {
                 *p
             }
@@ -92,6 +144,7 @@ fn build_current(cat: &Catalog, base: &SpeedParams) -> Current {
         params,
         predicted,
         left_out,
+        mlx_params,
     }
 }
 
@@ -309,8 +362,10 @@ fn render_current(s: &mut String, c: &Current) {
          runs) are fitted: every group they cover is refitted on them alone, pulled toward the 2024 \
          fit, and the 2024 groups of each backend they measure are dropped \
          (`speed::fit::refit_era`). *Left out* refits without the row's device (all its backends \
-         and core counts). The llama-cli rows at 32K (M3 Max) and the MLX rows are only checked: \
-         MLX has no fit of its own and borrows llama.cpp's Metal efficiencies.\n"
+         and core counts). The llama-cli rows at 32K (M3 Max) are only checked. The mlx-lm rows \
+         (generation, and prompts of 512 tokens or more) fit mlx-lm's own parameters \
+         (`data/speed/mlx.json`) on top of the current llama.cpp fit, the same way; *left out*, an \
+         MLX device is predicted from a llama.cpp fit and an MLX fit that both never saw it.\n"
     );
     let _ = writeln!(
         s,
@@ -375,7 +430,10 @@ fn render_current(s: &mut String, c: &Current) {
     let _ = writeln!(s, "\nBars on devices left out: {}.\n", verdicts.join("; "));
     let _ = writeln!(
         s,
-        "SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
+        "Vulkan rows are grouped by llama.cpp's matmul path (NV coopmat2, KHR coopmat, scalar \
+         shaders; `speed/vulkan_path.rs`) between the backend and the device family, so a device \
+         left out takes its path's efficiency. \
+         SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
          warnings. CPUs are not in this table (their speed is `speed/cpu.rs`'s roofline).\n"
     );
     let _ = writeln!(

@@ -119,3 +119,78 @@ fn phi_fuses_qkv_and_gate_up() {
     assert_eq!(n_params(&ts), 14_659_507_200);
     assert!(ts.iter().any(|t| t.name == "blk.0.attn_qkv.weight"));
 }
+
+/// Parameters of a catalog vision tower as the mmproj holds them.
+fn tower_params(id: &str) -> u64 {
+    let t = catalog()
+        .unwrap()
+        .model(id)
+        .unwrap()
+        .vision
+        .clone()
+        .unwrap();
+    headroom_core::memory::projector::tensors(&t, GgmlType::F16)
+        .iter()
+        .map(|t| t.n_elements())
+        .sum()
+}
+
+#[test]
+fn qwen3_2507_and_the_r1_distill_are_qwen3_shapes() {
+    // Qwen3-4B-Instruct-2507: 36 layers, hidden 2560, 32 query heads x 128 (4096), 8 KV heads,
+    // FFN 9728, vocabulary 151936, tied. Per layer: norms 2 x 2560; q 2560 x 4096 = 10,485,760;
+    // k, v 2560 x 1024 = 2,621,440 each; o 10,485,760; q/k norms 2 x 128; gate, up, down
+    // 3 x 2560 x 9728 = 74,711,040 -> 100,930,816; x 36 = 3,633,509,376; embeddings
+    // 151936 x 2560 = 388,956,160 (tied, no output matrix); output norm 2560. 4,022,468,096.
+    let m = spec("qwen3-4b-instruct-2507");
+    assert_eq!(n_params(&synthesize(&m, GgmlType::BF16)), 4_022_468_096);
+    // KV: 36 layers x 8 heads x 128 x (K + V) x 2 bytes = 147,456 per token.
+    check_per_token("qwen3-4b-instruct-2507", 36 * 8 * 128 * 2 * 2);
+    // DeepSeek-R1-0528-Qwen3-8B: Qwen3-8B's shapes (36 x 4096, 32/8 heads, FFN 12288, untied).
+    // Per layer: norms 8,192; q, o 4096^2 = 16,777,216 each; k, v 4096 x 1024 = 4,194,304 each;
+    // q/k norms 256; FFN 3 x 4096 x 12288 = 150,994,944 -> 192,946,432; x 36 = 6,946,071,552;
+    // embeddings and output 2 x 151936 x 4096 = 1,244,659,712; output norm 4096. 8,190,735,360.
+    let m = spec("deepseek-r1-0528-qwen3-8b");
+    assert_eq!(n_params(&synthesize(&m, GgmlType::BF16)), 8_190_735_360);
+    check_per_token("deepseek-r1-0528-qwen3-8b", 36 * 8 * 128 * 2 * 2);
+    // Its YaRN factor 4 on 32768 gives the config's 131072 trained context.
+    assert_eq!(m.n_ctx_train, 131_072);
+}
+
+#[test]
+fn qwen3_vl_language_model_and_tower_add_up_to_the_checkpoint() {
+    // Qwen3-VL-8B's text_config is Qwen3-8B's shapes (see above): 8,190,735,360 parameters.
+    let m = spec("qwen3-vl-8b");
+    assert_eq!(m.arch, headroom_core::model::Arch::Qwen3);
+    assert_eq!(n_params(&synthesize(&m, GgmlType::BF16)), 8_190_735_360);
+    check_per_token("qwen3-vl-8b", 36 * 8 * 128 * 2 * 2);
+    // The public model report of Qwen3-VL-8B-Instruct (search-index file id 62543607479) counts
+    // 8,767,123,696 parameters in its safetensors; the vision tower is the rest, 576,388,336.
+    assert_eq!(tower_params("qwen3-vl-8b"), 8_767_123_696 - 8_190_735_360);
+    // Qwen3-VL-30B-A3B's text model is Qwen3-30B-A3B's (30,532,122,624, 3,041,869,824 active,
+    // derived in moe_active_parameters); its report (file id 62501178117) counts 31,070,754,032.
+    let m = spec("qwen3-vl-30b-a3b");
+    let ts = synthesize(&m, GgmlType::BF16);
+    assert_eq!(n_params(&ts), 30_532_122_624);
+    assert_eq!(n_active_params(&m, &ts), 3_041_869_824);
+    assert_eq!(
+        tower_params("qwen3-vl-30b-a3b"),
+        31_070_754_032 - 30_532_122_624
+    );
+    // KV: 48 layers x 4 KV heads x 128 x 2 x 2 = 98,304 per token.
+    check_per_token("qwen3-vl-30b-a3b", 48 * 4 * 128 * 2 * 2);
+}
+
+#[test]
+fn qwen2_5_vl_language_model_is_qwen2_with_biases() {
+    // Qwen2.5-VL-7B: 28 layers, hidden 3584, 28 query heads x 128, 4 KV heads, FFN 18944,
+    // vocabulary 152064, untied, Q/K/V biases. Per layer: norms 2 x 3584; q 3584^2 + 3584 =
+    // 12,848,640; k, v 3584 x 512 + 512 = 1,835,520 each; o 12,845,056; FFN 3 x 3584 x 18944 =
+    // 203,685,888 -> 233,057,792; x 28 = 6,525,618,176; embeddings and output
+    // 2 x 152064 x 3584 = 1,089,994,752; output norm 3584. 7,615,616,512.
+    let m = spec("qwen2.5-vl-7b");
+    assert!(m.attn_bias);
+    assert_eq!(n_params(&synthesize(&m, GgmlType::BF16)), 7_615_616_512);
+    // KV: 28 layers x 4 heads x 128 x 2 x 2 = 57,344 per token.
+    check_per_token("qwen2.5-vl-7b", 28 * 4 * 128 * 2 * 2);
+}

@@ -174,6 +174,16 @@ pub struct ScenarioArgs {
     /// llama.cpp `--swa-full`: sliding-window layers keep a cache of the whole context.
     #[arg(long)]
     pub swa_full: bool,
+    /// llama.cpp `--mmproj`: count a vision-language model's projector (its weights and clip
+    /// compute buffer), on the first GPU unless `--no-mmproj-offload`.
+    #[arg(long)]
+    pub mmproj: bool,
+    /// The mmproj file's type: f16 (as convert_hf_to_gguf.py --mmproj writes), q8_0, bf16, f32.
+    #[arg(long, value_name = "TYPE")]
+    pub mmproj_type: Option<String>,
+    /// llama.cpp `--no-mmproj-offload`: the projector runs on the CPU.
+    #[arg(long)]
+    pub no_mmproj_offload: bool,
     /// linux, windows, wsl2 or macos: Windows and WSL2 keep VRAM from CUDA, and their NVIDIA
     /// driver may spill what does not fit to system memory.
     #[arg(long)]

@@ -149,7 +149,9 @@ pub fn profile(
         }
         _ => None,
     };
-    let n_speed = obs.len();
+    let (cpu_rows, _) = crate::cpu_speed::rows(records, o);
+    let cpu = (!cpu_rows.is_empty()).then(|| crate::cpu_speed::refit(&cpu_rows, records.len()));
+    let n_speed = obs.len() + cpu_rows.len();
     Ok((
         CalibrationProfile {
             schema: PROFILE_SCHEMA,
@@ -157,6 +159,7 @@ pub fn profile(
             runtime,
             memory: Some(cal),
             speed,
+            cpu,
         },
         rep.observations.len(),
         n_speed,
@@ -229,6 +232,22 @@ pub fn run(a: &CalibrateArgs) -> Result<String> {
             "no memory quantity had two or more comparisons: no memory correction was fitted"
         );
     }
+    if let Some(fit) = &profile.cpu {
+        let (rows, skipped) = crate::cpu_speed::rows(&records, &o);
+        let shipped = headroom_data::speed_params_for("llama.cpp")?.cpu.as_ref();
+        let errors = crate::cpu_speed::errors(&rows, shipped, Some(fit));
+        s.push_str(&crate::cpu_speed::table(&errors, "refitted median |err|"));
+        if !skipped.is_empty() {
+            let _ = writeln!(
+                s,
+                "{} CPU reading(s) left out of the CPU fit:",
+                skipped.len()
+            );
+            for (l, why) in skipped.iter().take(5) {
+                let _ = writeln!(s, "  {l}: {why}");
+            }
+        }
+    }
     match &profile.speed {
         Some(sp) => {
             let rows: Vec<Vec<String>> = sp
@@ -269,9 +288,10 @@ pub fn run(a: &CalibrateArgs) -> Result<String> {
                 &rows,
             ));
         }
-        None => {
+        None if profile.cpu.is_none() => {
             let _ = writeln!(s, "no usable speed reading: no speed group was fitted");
         }
+        None => {}
     }
     Ok(s)
 }

@@ -1,7 +1,7 @@
 //! `headroom fit`: the memory breakdown, the verdict, the max context and the offload plan.
 
 use crate::args::FitArgs;
-use crate::render::{breakdown_cells, gib, table};
+use crate::render::{breakdown_cells_with, gib, table};
 use crate::scenario;
 use anyhow::Result;
 use headroom_core::plan::{answer, FitAnswer};
@@ -127,12 +127,15 @@ fn human(a: &FitAnswer) -> String {
         "{} {} on {} — context {}",
         r.model, r.quant, r.runtime, r.n_ctx
     );
+    // The mmproj column appears only when a projector is loaded, so text-only tables keep their shape.
+    let projector =
+        r.host_breakdown.projector.0 > 0 || r.devices.iter().any(|d| d.breakdown.projector.0 > 0);
     let mut rows: Vec<Vec<String>> = r
         .devices
         .iter()
         .map(|d| {
             let mut row = vec![d.name.clone()];
-            row.extend(breakdown_cells(&d.breakdown));
+            row.extend(breakdown_cells_with(&d.breakdown, projector));
             row.push(gib(d.usable_bytes));
             row.push(if d.fits { "yes".into() } else { "NO".into() });
             row
@@ -140,25 +143,24 @@ fn human(a: &FitAnswer) -> String {
         .collect();
     if r.host_breakdown.total().0 > 0 {
         let mut row = vec!["host RAM".to_string()];
-        row.extend(breakdown_cells(&r.host_breakdown));
+        row.extend(breakdown_cells_with(&r.host_breakdown, projector));
         row.push("-".into());
         row.push("-".into());
         rows.push(row);
     }
-    out.push_str(&table(
-        &[
-            "device (GiB)",
-            "weights",
-            "kv cache",
-            "compute",
-            "output",
-            "overhead",
-            "total",
-            "usable",
-            "fits",
-        ],
-        &rows,
-    ));
+    let mut header = vec![
+        "device (GiB)",
+        "weights",
+        "kv cache",
+        "compute",
+        "output",
+        "overhead",
+    ];
+    if projector {
+        header.push("mmproj");
+    }
+    header.extend(["total", "usable", "fits"]);
+    out.push_str(&table(&header, &rows));
     let margin = r.margin_bytes as f64 / (1u64 << 30) as f64;
     let _ = writeln!(
         out,

@@ -68,6 +68,13 @@ pub fn run(a: &InspectArgs) -> Result<String> {
     } else {
         None
     };
+    if let Some(h) = &gguf {
+        if let Some(mm) = headroom_formats::vision::from_gguf(h)
+            .map_err(|e| anyhow::anyhow!("in {}: {e}", path.display()))?
+        {
+            return mmproj(path, h, &mm, a.json);
+        }
+    }
     let m = match &gguf {
         Some(h) => model_file::from_gguf_header(path, h)?,
         None => model_file::load(path)?,
@@ -205,6 +212,58 @@ fn folder(dir: &std::path::Path, json: bool) -> Result<String> {
     }
     for w in &warnings {
         s += &format!("warning: {w}\n");
+    }
+    Ok(s)
+}
+
+/// An mmproj GGUF (`general.architecture = clip`): the projector it holds, its stored bytes, and
+/// for a projector Headroom sizes, the tower and the clip compute buffer llama.cpp reserves.
+fn mmproj(
+    path: &std::path::Path,
+    h: &headroom_formats::gguf::GgufHeader,
+    mm: &headroom_formats::vision::Mmproj,
+    json: bool,
+) -> Result<String> {
+    use headroom_core::memory::projector;
+    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+    for t in &h.tensors {
+        *by_type.entry(t.ty.name().to_string()).or_default() += t.bytes();
+    }
+    let stored: u64 = by_type.values().sum();
+    let compute = mm.tower.as_ref().map(projector::compute_buffer);
+    if json {
+        let out = serde_json::json!({
+            "file": path.display().to_string(),
+            "kind": "mmproj",
+            "projector_type": mm.projector_type,
+            "stored_bytes": stored,
+            "bytes_by_kind": by_type,
+            "tower": mm.tower,
+            "compute_buffer_bytes": compute.map(|b| b.0),
+        });
+        return Ok(serde_json::to_string_pretty(&out)? + "\n");
+    }
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    let mut s = format!(
+        "{}: mmproj (vision projector `{}`) for llama.cpp's --mmproj, {:.2} GiB stored ({})\n",
+        path.display(),
+        mm.projector_type,
+        gib(stored),
+        by_type
+            .iter()
+            .map(|(k, v)| format!("{k} {:.2} GiB", gib(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match (&mm.tower, compute) {
+        (Some(t), Some(c)) => s.push_str(&format!(
+            "tower: {} layers x {} wide (MLP {}), patch {}, writes {} wide; clip compute buffer {} for its {} px warmup image\n",
+            t.n_layer, t.n_embd, t.n_ff, t.patch_size, t.n_embd_text, c, t.warmup_image_size()
+        )),
+        _ => s.push_str(&format!(
+            "Headroom does not size the `{}` projector (it sizes gemma3, qwen2.5vl_merger, qwen3vl_merger)\n",
+            mm.projector_type
+        )),
     }
     Ok(s)
 }

@@ -4,6 +4,7 @@ mod args;
 mod calibrate_cmd;
 mod calibration;
 mod check_cmd;
+mod cpu_speed;
 mod detect_cmd;
 mod fit_cmd;
 mod free_memory;

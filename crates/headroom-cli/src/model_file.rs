@@ -103,6 +103,13 @@ pub fn load_gguf(file: &Path) -> Result<SuppliedModel> {
 
 /// The model a GGUF header describes (`file` names it in errors).
 pub fn from_gguf_header(file: &Path, h: &GgufHeader) -> Result<SuppliedModel> {
+    if h.architecture() == Some("clip") {
+        anyhow::bail!(
+            "{} is an mmproj (a vision projector, general.architecture = clip), not a language model: \
+             give the model with --model and add --mmproj (`headroom inspect` shows what the file holds)",
+            file.display()
+        );
+    }
     let spec = gguf_spec::to_model_spec(h).with_context(|| format!("in {}", file.display()))?;
     let label =
         gguf_spec::file_type(h).map_or_else(|| "GGUF".to_string(), |m| m.name().to_string());

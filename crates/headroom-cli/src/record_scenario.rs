@@ -101,6 +101,34 @@ fn runtime(r: &MeasurementRecord) -> Option<&'static str> {
 pub fn scenario_of(r: &MeasurementRecord, o: &Overrides) -> Result<Scenario, String> {
     let rt = runtime(r).ok_or("no memory model for this runtime")?;
     let model = find_model(r, o)?;
+    // A CPU run that carries the numbers measured beside it (`--cpu GBS,THREADS,ISA,GHZ`) is
+    // that CPU, unless --hardware names another.
+    let cpu = headroom_data::cpu_runs::cpu_numbers(r).filter(|_| o.hardware.is_none());
+    if cpu.is_some() {
+        let s = &r.settings;
+        let req = ScenarioRequest {
+            model,
+            quant: r.quant.clone(),
+            cpu,
+            memory_gib: o.memory_gib.or_else(|| {
+                r.devices
+                    .iter()
+                    .find_map(|d| d.memory_total)
+                    .map(|b| b.0 as f64 / f64::from(1u32 << 30))
+            }),
+            runtime: Some(rt.into()),
+            ctx: s.n_ctx,
+            batch: s.n_batch,
+            ubatch: s.n_ubatch,
+            cache_type_k: s.type_k.clone().filter(|_| rt == "llama.cpp"),
+            cache_type_v: s.type_v.clone().filter(|_| rt == "llama.cpp"),
+            flash_attn: s.flash_attn,
+            parallel: s.n_seq,
+            repack: s.repack,
+            ..ScenarioRequest::default()
+        };
+        return build(&req, None).map_err(|e| e.to_string());
+    }
     let hardware = find_hardware(r, o)?;
     // A CPU profile has no fixed memory size: the record's own device size is the machine's.
     let memory_gib = o.memory_gib.or_else(|| {

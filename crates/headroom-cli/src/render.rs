@@ -40,13 +40,18 @@ pub fn gib(b: Bytes) -> String {
     format!("{:.2}", b.as_gib())
 }
 
-pub fn breakdown_cells(b: &Breakdown) -> Vec<String> {
-    vec![
+/// The cells of a breakdown, with the vision projector's (`mmproj`) column when `projector`.
+pub fn breakdown_cells_with(b: &Breakdown, projector: bool) -> Vec<String> {
+    let mut cells = vec![
         gib(b.weights),
         gib(b.kv_cache),
         gib(b.compute),
         gib(b.output),
         gib(b.overhead),
-        gib(b.total()),
-    ]
+    ];
+    if projector {
+        cells.push(gib(b.projector));
+    }
+    cells.push(gib(b.total()));
+    cells
 }

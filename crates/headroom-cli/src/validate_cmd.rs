@@ -127,12 +127,31 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
         },
         a.worst,
     );
+    // The CPU runs: the shipped CPU fit, the profile's, and a refit on these records leaving one
+    // architecture out; memory before and after the profile's corrections.
+    let (cpu_rows, cpu_skipped) = crate::cpu_speed::rows(&records, &o);
+    let cpu_errors = (!cpu_rows.is_empty()).then(|| {
+        let shipped = headroom_data::speed_params_for("llama.cpp")
+            .ok()
+            .and_then(|p| p.cpu.as_ref());
+        crate::cpu_speed::errors(
+            &cpu_rows,
+            shipped,
+            profile.as_ref().and_then(|p| p.cpu.as_ref()),
+        )
+    });
+    let memory_before = cal
+        .is_some()
+        .then(|| memory_report(&records, &o, 0, None).quantities);
     if a.json {
         let v = serde_json::json!({
             "records": records.len(),
             "memory": rep,
+            "memory_before_calibration": memory_before,
             "leave_one_out": loo,
             "speed": speed,
+            "cpu_speed": cpu_errors,
+            "cpu_speed_not_used": cpu_skipped,
         });
         return Ok(serde_json::to_string_pretty(&v)? + "\n");
     }
@@ -145,6 +164,12 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
         rep.skipped.len()
     );
     let mut rows = Vec::new();
+    let before_of = |q: Quantity| {
+        memory_before
+            .as_ref()
+            .and_then(|b| b.iter().find(|e| e.quantity == q))
+            .map_or("-".into(), |e| format!("{:.1}%", e.median_abs_pct))
+    };
     for e in &rep.quantities {
         let l = loo
             .corrections
@@ -152,26 +177,29 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
             .find(|c| c.quantity == e.quantity)
             .and_then(|c| c.loo_median_abs_pct)
             .map_or("-".into(), |v| format!("{v:.1}%"));
-        rows.push(vec![
-            e.quantity.name().to_string(),
-            e.n.to_string(),
+        let mut row = vec![e.quantity.name().to_string(), e.n.to_string()];
+        if memory_before.is_some() {
+            row.push(before_of(e.quantity));
+        }
+        row.extend([
             format!("{:.1}%", e.median_abs_pct),
             format!("{:.1}%", e.p90_abs_pct),
             format!("{:+.1}%", e.median_signed_pct),
             l,
         ]);
+        rows.push(row);
     }
-    s.push_str(&crate::render::table(
-        &[
-            "quantity",
-            "n",
-            "median |err|",
-            "p90 |err|",
-            "bias",
-            "corrected, leave-one-out",
-        ],
-        &rows,
-    ));
+    let mut head = vec!["quantity", "n"];
+    if memory_before.is_some() {
+        head.push("before calibration");
+    }
+    head.extend([
+        "median |err|",
+        "p90 |err|",
+        "bias",
+        "corrected, leave-one-out",
+    ]);
+    s.push_str(&crate::render::table(&head, &rows));
     for e in &rep.quantities {
         if e.worst.is_empty() {
             continue;
@@ -233,6 +261,22 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
                 );
             }
         }
+    }
+    if let Some(e) = &cpu_errors {
+        let _ = writeln!(
+            s,
+            "{} CPU speed reading(s) in the CPU fit; {} left out",
+            cpu_rows.len(),
+            cpu_skipped.len()
+        );
+        s.push_str(&crate::cpu_speed::table(
+            e,
+            if profile.as_ref().is_some_and(|p| p.cpu.is_some()) {
+                "calibrated median |err|"
+            } else {
+                "calibrated (no profile)"
+            },
+        ));
     }
     if let Some(svg) = &a.svg {
         let _ = writeln!(s, "plot written to {}", svg.display());

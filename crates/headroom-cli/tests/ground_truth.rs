@@ -81,3 +81,59 @@ fn memory_is_within_two_percent_and_kv_exact() {
     }
     assert!(kv >= 100, "{kv} KV comparisons");
 }
+
+#[test]
+fn calibrate_then_validate_shows_cpu_speed_before_and_after() {
+    // `calibrate` refits the CPU speed model on the records' CPU runs; `validate --calibration`
+    // reports memory before and after the profile's corrections and CPU speed with the shipped
+    // fit, the profile's and leave one architecture out. The shipped fit (data/speed/
+    // llama-cpp-cpu.json) was fitted on these same records, so the profile reproduces its errors.
+    let dir = tempfile::tempdir().unwrap();
+    let prof = dir.path().join("p.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["calibrate", RECORDS, "-o", prof.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("leave one architecture out"), "{printed}");
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&prof).unwrap()).unwrap();
+    assert_eq!(p["device"], "cpu");
+    assert!(p["cpu"]["n_decode"].as_u64().unwrap() > 0, "{p}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "validate",
+            "--json",
+            RECORDS,
+            "--calibration",
+            prof.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["memory_before_calibration"].as_array().unwrap().len() >= 4);
+    let cpu = v["cpu_speed"].as_array().unwrap();
+    assert_eq!(cpu.len(), 2, "{cpu:?}");
+    for e in cpu {
+        let shipped = e["shipped_median_abs_pct"].as_f64().unwrap();
+        let after = e["calibrated_median_abs_pct"].as_f64().unwrap();
+        let loo = e["leave_one_architecture_out_median_abs_pct"]
+            .as_f64()
+            .unwrap();
+        assert!((shipped - after).abs() < 1e-6, "{e}");
+        // fitted in sample, a row is predicted at least as well at the median as left out
+        assert!(loo >= after - 1e-9, "{e}");
+        assert!(e["architectures"].as_u64().unwrap() >= 5, "{e}");
+    }
+}

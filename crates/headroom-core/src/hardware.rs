@@ -97,6 +97,35 @@ pub fn apple_gpu_working_set(ram: Bytes, wired_limit: Option<Bytes>) -> Bytes {
 }
 
 impl DeviceSpec {
+    /// A device known only by its kind, backend, memory and bandwidth: no id, name, vendor or
+    /// family, and none of the optional rates, links or power. Callers set what they know on top.
+    pub fn unrated(
+        kind: DeviceKind,
+        backend: Backend,
+        memory: Bytes,
+        bandwidth: BytesPerSec,
+    ) -> DeviceSpec {
+        DeviceSpec {
+            id: String::new(),
+            name: String::new(),
+            vendor: String::new(),
+            kind,
+            backend,
+            family: String::new(),
+            memory,
+            bandwidth,
+            fp16: None,
+            int8: None,
+            fp8: None,
+            fp32: None,
+            host_link: None,
+            peer_link: None,
+            board_power_w: None,
+            gpu_cores: None,
+            cpu_cores: None,
+        }
+    }
+
     /// A copy with a different memory size (a Mac bought with more RAM, a custom card).
     pub fn with_memory(&self, memory: Bytes) -> DeviceSpec {
         DeviceSpec {

@@ -34,6 +34,10 @@ impl Bytes {
         self.0 as f64 / Self::GIB as f64
     }
 
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+
     pub fn saturating_sub(self, other: Bytes) -> Bytes {
         Bytes(self.0.saturating_sub(other.0))
     }

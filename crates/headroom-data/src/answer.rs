@@ -95,6 +95,11 @@ fn report_with(s: &Scenario, q: &SpeedQuery, o: &SpeedOptions, p: &SpeedParams) 
         }
     };
     r.verdicts = verdicts_at_setting(s, p);
+    if runtime == "mlx" && p.runtime == runtime {
+        if let Some(w) = mlx_fit_note(s, p) {
+            r.warnings.push(w);
+        }
+    }
     if p.runtime != runtime {
         r.warnings.push(if runtime == "mlx" {
             format!(
@@ -114,6 +119,32 @@ fn report_with(s: &Scenario, q: &SpeedQuery, o: &SpeedOptions, p: &SpeedParams) 
         });
     }
     r
+}
+
+/// How many mlx-lm rows the MLX speed fit that answers for this Mac rests on, said always: the
+/// public mlx-lm measurements are few (data/speed/mlx.json lists them).
+fn mlx_fit_note(s: &Scenario, p: &SpeedParams) -> Option<String> {
+    let d = s
+        .devices
+        .iter()
+        .find(|d| d.kind != headroom_core::hardware::DeviceKind::Cpu)?;
+    let q = headroom_core::speed::QuantClass::of_label(&s.quant);
+    let dec = p.decode(d.backend, &d.family, q).group?;
+    let pre = p.prefill(d.backend, &d.family, q).group?;
+    let step = match &s.runtime {
+        headroom_core::Runtime::Mlx(m) => m.prefill_step,
+        _ => 0,
+    };
+    Some(format!(
+        "mlx-lm's speed fit rests on few public rows: generation on {} rows of {} Mac(s) (group {}), prompts on {} rows of {} (group {}); MLX's own bytes per weight ({}) and {step}-token prefill chunks are in its terms",
+        dec.n_decode,
+        dec.devices.len(),
+        dec.key.label(),
+        pre.n_prefill,
+        pre.devices.len(),
+        pre.key.label(),
+        s.quant,
+    ))
 }
 
 /// `speed_report` with a calibration profile's speed groups in place of the shipped ones, the

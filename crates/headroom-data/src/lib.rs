@@ -7,6 +7,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub mod answer;
+pub mod cpu_runs;
 pub mod generic_model;
 mod hardware;
 pub mod llama_bench;
@@ -144,6 +145,72 @@ mod tests {
         assert_eq!(m.entry.id(), id, "{name}");
         assert_eq!(m.quant.map(|q| q.label()).as_deref(), quant, "{name}");
         assert_eq!(m.runtime, runtime, "{name}");
+    }
+
+    #[test]
+    fn the_2025_catalog_names_resolve() {
+        // The repo and its GGUF repacks, -2507 kept as part of the name (it is not a variant word).
+        check_model(
+            "Qwen/Qwen3-4B-Instruct-2507",
+            "qwen3-4b-instruct-2507",
+            None,
+            None,
+        );
+        check_model(
+            "unsloth/Qwen3-4B-Instruct-2507-GGUF:Q4_K_M",
+            "qwen3-4b-instruct-2507",
+            Some("Q4_K_M"),
+            Some("llama.cpp"),
+        );
+        check_model(
+            "qwen3:4b-instruct-2507-q4_K_M",
+            "qwen3-4b-instruct-2507",
+            Some("Q4_K_M"),
+            Some("ollama"),
+        );
+        // The original Qwen3-4B keeps its own entry.
+        check_model("Qwen/Qwen3-4B", "qwen3-4b", None, None);
+        check_model("Qwen/Qwen3-VL-8B-Instruct", "qwen3-vl-8b", None, None);
+        check_model(
+            "Qwen/Qwen3-VL-4B-Instruct-GGUF",
+            "qwen3-vl-4b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model("qwen3-vl:8b", "qwen3-vl-8b", None, Some("ollama"));
+        check_model(
+            "qwen3-vl:30b-a3b-instruct",
+            "qwen3-vl-30b-a3b",
+            None,
+            Some("ollama"),
+        );
+        check_model("qwen2.5vl:7b", "qwen2.5-vl-7b", None, Some("ollama"));
+        check_model(
+            "unsloth/Qwen2.5-VL-7B-Instruct-GGUF",
+            "qwen2.5-vl-7b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model("gemma3:12b", "gemma-3-12b", None, Some("ollama"));
+        // Ollama's deepseek-r1:8b is the R1-0528 distill of Qwen3-8B.
+        check_model(
+            "deepseek-r1:8b",
+            "deepseek-r1-0528-qwen3-8b",
+            None,
+            Some("ollama"),
+        );
+        check_model(
+            "deepseek-r1:8b-0528-qwen3-q8_0",
+            "deepseek-r1-0528-qwen3-8b",
+            Some("Q8_0"),
+            Some("ollama"),
+        );
+        check_model(
+            "lmstudio-community/DeepSeek-R1-0528-Qwen3-8B-GGUF",
+            "deepseek-r1-0528-qwen3-8b",
+            None,
+            Some("llama.cpp"),
+        );
     }
 
     #[test]

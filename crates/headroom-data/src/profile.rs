@@ -40,8 +40,13 @@ pub fn parse_profile(text: &str) -> Result<CalibrationProfile, ProfileError> {
     Ok(p)
 }
 
-/// The catalog id a profile is matched on: the scenario's first accelerator (else its first device).
+/// The catalog id a profile is matched on: the scenario's first accelerator; a run whole on CPUs
+/// is `cpu`, whether the CPU was a catalog profile or given by its numbers (`--cpu`): the CPU
+/// fit's parameters are per byte of the measured bandwidth and per cycle of the given clock.
 pub fn device_id(s: &Scenario) -> &str {
+    if !s.devices.is_empty() && s.devices.iter().all(|d| d.kind == DeviceKind::Cpu) {
+        return "cpu";
+    }
     s.devices
         .iter()
         .find(|d| d.kind != DeviceKind::Cpu)

@@ -5,6 +5,7 @@ use crate::{catalog, Catalog};
 use headroom_core::hardware::{Backend, DeviceKind, DeviceSpec};
 use headroom_core::memory::llama_cpp::{Launcher, LlamaCppSettings};
 use headroom_core::memory::mlx::MlxSettings;
+use headroom_core::memory::projector::{self, ProjectorSettings, VisionTower};
 use headroom_core::memory::transformers::{Attention, TransformersSettings};
 use headroom_core::memory::vllm::VllmSettings;
 use headroom_core::quant::{self, GgmlType, Quant, StoredTensor};
@@ -69,6 +70,12 @@ pub struct ScenarioRequest {
     pub kv_bits: Option<u8>,
     /// Let max-context searches go past the trained length.
     pub beyond_trained: Option<bool>,
+    /// llama.cpp `--mmproj`: a vision-language model's projector is loaded too.
+    pub mmproj: Option<bool>,
+    /// The mmproj file's type: `f16` (the converter's default), `q8_0`, `bf16` or `f32`.
+    pub mmproj_type: Option<String>,
+    /// `--mmproj-offload` (default on) or `--no-mmproj-offload` (the projector on the CPU).
+    pub mmproj_offload: Option<bool>,
     /// A bare size instead of a catalog model (`70b`, `7.5b`, `500m`): a generic dense model
     /// shaped after the catalog's Llama models (`generic_model`).
     pub params: Option<String>,
@@ -216,7 +223,8 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
         vendor: "cpu".into(),
         kind: DeviceKind::Cpu,
         backend: Backend::Cpu,
-        family: "cpu".into(),
+        // a CPU's family is its instruction set, which the CPU speed fit is keyed on
+        family: isa.map_or("cpu", Isa::name).into(),
         memory: Bytes::ZERO,
         bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
         fp16: None,
@@ -260,28 +268,23 @@ fn devices(
             }
         }
         let kind = c.kind.unwrap_or(DeviceKind::Gpu);
+        let backend = match kind {
+            DeviceKind::Gpu => Backend::Cuda,
+            DeviceKind::Unified => Backend::Metal,
+            DeviceKind::Cpu => Backend::Cpu,
+        };
         out.push(DeviceSpec {
             id: "custom".into(),
             name: c.name.clone().unwrap_or_else(|| "custom device".into()),
             vendor: "custom".into(),
-            kind,
-            backend: match kind {
-                DeviceKind::Gpu => Backend::Cuda,
-                DeviceKind::Unified => Backend::Metal,
-                DeviceKind::Cpu => Backend::Cpu,
-            },
             family: "custom".into(),
-            memory: Bytes::from_gib(c.memory_gib),
-            bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
             fp16: c.fp16_tflops.map(FlopsPerSec::from_tflops),
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                kind,
+                backend,
+                Bytes::from_gib(c.memory_gib),
+                BytesPerSec::from_gbs(c.bandwidth_gbs),
+            )
         });
     }
     for h in &r.hardware {
@@ -673,6 +676,7 @@ pub fn build(
     let mut notes = Vec::new();
     let mut named_quant = None;
     let mut named_runtime = None;
+    let mut vision = None;
     let model = match (supplied, &req.params) {
         (Some(m), _) => m,
         (None, Some(p)) => {
@@ -701,6 +705,7 @@ pub fn build(
             notes.extend(found.notes);
             named_quant = found.quant;
             named_runtime = found.runtime;
+            vision = found.entry.vision.clone();
             SuppliedModel {
                 spec: found.entry.spec.clone(),
                 weights: None,
@@ -724,7 +729,7 @@ pub fn build(
         .is_some_and(|q| matches!(Quant::parse(q), Ok(Quant::Mlx { .. })));
     let on_mlx_engine = lmstudio && (mlx_quant || named_runtime == Some("mlx"));
     // What the model's name states is the default; a flag given says otherwise.
-    let runtime = match (&req.runtime, named_runtime) {
+    let mut runtime = match (&req.runtime, named_runtime) {
         _ if on_mlx_engine => runtime(
             &ScenarioRequest {
                 runtime: Some(LMSTUDIO_MLX.to_string()),
@@ -756,6 +761,10 @@ pub fn build(
         check_runtime_backend(&runtime, b)?;
     }
     let named_quant = named_quant.filter(|_| req.quant.is_none());
+    let mmproj = projector(req, &runtime, vision.as_ref(), &model.spec.name, &mut notes)?;
+    if let Runtime::LlamaCpp(ls) = &mut runtime {
+        ls.mmproj = mmproj;
+    }
     if let (Runtime::LlamaCpp(ls), Some(gl)) = (&runtime, req.gpu_layers) {
         if ls.n_gpu_layers.is_some() && gl > model.spec.n_layer + 1 && gl < 99 {
             return Err(bad(
@@ -807,7 +816,6 @@ pub fn build(
         }
     };
     let ram = in_range("ram_gib", req.ram_gib, 0.5, 65536.0)?;
-    let mut runtime = runtime;
     if let Some(os) = &req.os {
         let os = headroom_core::check::Os::parse(os).ok_or_else(|| {
             bad(
@@ -859,6 +867,97 @@ pub fn build(
         }
     }
     Ok(s)
+}
+
+/// `--mmproj`, `--mmproj-type` and `--no-mmproj-offload`: the projector llama.cpp loads beside a
+/// vision-language model. Off unless asked for, as llama.cpp loads none without `--mmproj`; a
+/// vision-language model without it gets a note saying what it would add.
+fn projector(
+    req: &ScenarioRequest,
+    runtime: &Runtime,
+    vision: Option<&VisionTower>,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<ProjectorSettings>, RequestError> {
+    let file_type = match req
+        .mmproj_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("f16") => GgmlType::F16,
+        Some("q8_0") => GgmlType::Q8_0,
+        Some("bf16") => GgmlType::BF16,
+        Some("f32") => GgmlType::F32,
+        Some(o) => {
+            return Err(bad(
+                "mmproj_type",
+                format!("`{o}` is not an mmproj type (f16, q8_0, bf16, f32)"),
+            ))
+        }
+    };
+    let asked = req.mmproj.unwrap_or(false);
+    if !asked {
+        if req.mmproj_type.is_some() || req.mmproj_offload.is_some() {
+            return Err(bad(
+                "mmproj",
+                "--mmproj-type and --no-mmproj-offload apply with --mmproj",
+            ));
+        }
+        if let (Some(t), Runtime::LlamaCpp(_)) = (vision, runtime) {
+            let bytes = projector::weight_bytes(t, file_type) + projector::compute_buffer(t);
+            notes.push(format!(
+                "{name} is a vision-language model: `--mmproj` adds its projector ({bytes} at F16 with its compute buffer)"
+            ));
+        }
+        return Ok(None);
+    }
+    if !matches!(runtime, Runtime::LlamaCpp(_)) {
+        return Err(bad(
+            "mmproj",
+            format!(
+                "--mmproj is llama.cpp's projector; the {} memory model has none",
+                runtime.name()
+            ),
+        ));
+    }
+    let Some(tower) = vision else {
+        let vl: Vec<&str> = catalog()
+            .map(|c| {
+                c.models
+                    .iter()
+                    .filter(|m| m.vision.is_some())
+                    .map(|m| m.record.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(bad(
+            "mmproj",
+            format!(
+                "{name} has no vision tower in the catalog (its vision-language models: {})",
+                vl.join(", ")
+            ),
+        ));
+    };
+    let offload = req.mmproj_offload.unwrap_or(true);
+    notes.push(format!(
+        "mmproj ({} projector, {}): weights {} and clip compute buffer {} (its warmup image, {} px), {}",
+        tower.kind.clip_name(),
+        file_type.name(),
+        projector::weight_bytes(tower, file_type),
+        projector::compute_buffer(tower),
+        tower.warmup_image_size(),
+        if offload {
+            "on the first GPU (--mmproj-offload)"
+        } else {
+            "in system RAM (--no-mmproj-offload)"
+        }
+    ));
+    Ok(Some(ProjectorSettings {
+        tower: tower.clone(),
+        file_type,
+        offload,
+    }))
 }
 
 /// The engine a `--runtime` name runs, as names state runtimes (Ollama's tags run llama.cpp).

@@ -1,6 +1,7 @@
 //! Fitted speed parameters (data/speed/*.json, written by the `speed_report` example), parsed and checked.
 
 use crate::{catalog, DataError};
+use headroom_core::speed::cpu_fit::CpuSpeedParams;
 use headroom_core::speed::SpeedParams;
 use std::sync::OnceLock;
 
@@ -34,16 +35,43 @@ pub fn parse_speed(stem: &str, text: &str) -> Result<SpeedParams, DataError> {
     Ok(p)
 }
 
-/// Every embedded speed file, parsed once.
+/// The file of the CPU backend's fit (`speed::cpu_fit`), attached to current llama.cpp.
+pub const CPU_SPEED_FILE: &str = "llama-cpp-cpu";
+
+/// Parses the CPU fit's file, checking every parameter is finite and non-negative and that it
+/// names its sources.
+pub fn parse_cpu_speed(text: &str) -> Result<CpuSpeedParams, DataError> {
+    let err = |problem: String| DataError {
+        file: format!("speed/{CPU_SPEED_FILE}.json"),
+        problem,
+    };
+    let p: CpuSpeedParams = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    p.check().map_err(err)?;
+    Ok(p)
+}
+
+/// Every embedded speed file, parsed once; the CPU fit rides on current llama.cpp's.
 pub fn speed_params() -> Result<&'static [SpeedParams], DataError> {
     static PARAMS: OnceLock<Result<Vec<SpeedParams>, DataError>> = OnceLock::new();
     PARAMS
         .get_or_init(|| {
-            catalog()?
-                .speed_files
+            let files = &catalog()?.speed_files;
+            let cpu = files
                 .iter()
+                .find(|(stem, _)| *stem == CPU_SPEED_FILE)
+                .map(|(_, text)| parse_cpu_speed(text))
+                .transpose()?;
+            let mut all = files
+                .iter()
+                .filter(|(stem, _)| *stem != CPU_SPEED_FILE)
                 .map(|(stem, text)| parse_speed(stem, text))
-                .collect()
+                .collect::<Result<Vec<_>, _>>()?;
+            for p in &mut all {
+                if p.runtime == "llama.cpp" {
+                    p.cpu = cpu.clone();
+                }
+            }
+            Ok(all)
         })
         .as_ref()
         .map(Vec::as_slice)

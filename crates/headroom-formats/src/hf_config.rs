@@ -124,9 +124,12 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
     };
     let arch = match model_type {
         "llama" | "mistral" => Arch::Llama,
-        "qwen2" => Arch::Qwen2,
-        "qwen3" => Arch::Qwen3,
-        "qwen3_moe" => Arch::Qwen3Moe,
+        // Qwen2.5-VL's language model is llama.cpp's `qwen2vl`, whose tensors are Qwen2's (biased
+        // Q, K, V); Qwen3-VL's are `qwen3vl` and `qwen3vlmoe`, Qwen3's and Qwen3-MoE's tensors
+        // (llama-arch.cpp LLM_TENSOR_NAMES), the rotary sections aside, which store nothing.
+        "qwen2" | "qwen2_5_vl" => Arch::Qwen2,
+        "qwen3" | "qwen3_vl" | "qwen3_vl_text" => Arch::Qwen3,
+        "qwen3_moe" | "qwen3_vl_moe" | "qwen3_vl_moe_text" => Arch::Qwen3Moe,
         "gemma3" | "gemma3_text" => Arch::Gemma3,
         "phi3" => Arch::Phi3,
         "mixtral" => Arch::Mixtral,

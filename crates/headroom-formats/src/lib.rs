@@ -10,6 +10,7 @@ pub mod hf_weights;
 pub mod import;
 pub mod ollama;
 pub mod safetensors;
+pub mod vision;
 
 pub use error::FormatError;
 pub use gguf::{parse_header as parse_gguf_header, GgufHeader, MetaValue};

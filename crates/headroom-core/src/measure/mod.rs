@@ -11,8 +11,8 @@ pub use calibrate::{calibrate_memory, MemoryCalibration, MemoryCorrection};
 pub use fit::{least_squares, leave_one_out, robust_least_squares, FitError, LinearFit};
 pub use profile::{CalibrationProfile, PROFILE_SCHEMA};
 pub use record::{
-    CommandRun, DeviceInfo, DeviceSlot, GpuSummary, HostSummary, KvCapacity, MeasurementRecord,
-    MemoryReading, Provenance, RunSettings, RunStatus, ServingReading, SourceKind, SpeedKind,
-    SpeedReading, RECORD_SCHEMA,
+    CommandRun, CpuRun, DeviceInfo, DeviceSlot, GpuSummary, HostSummary, KvCapacity,
+    MeasurementRecord, MemoryReading, Provenance, RunSettings, RunStatus, ServingReading,
+    SourceKind, SpeedKind, SpeedReading, RECORD_SCHEMA,
 };
 pub use validate::{Observation, Quantity, QuantityError, ValidationReport};

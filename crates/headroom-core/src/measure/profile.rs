@@ -7,6 +7,7 @@ use crate::memory::Breakdown;
 use crate::model::limits::MAX_CTX;
 use crate::plan::{fit, FitAnswer, FitReport, Scenario};
 use crate::speed::calibrate::SpeedCalibration;
+use crate::speed::cpu_fit::CpuSpeedParams;
 use crate::speed::SpeedParams;
 use crate::units::Bytes;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,9 @@ pub struct CalibrationProfile {
     pub memory: Option<MemoryCalibration>,
     #[serde(default)]
     pub speed: Option<SpeedCalibration>,
+    /// The CPU speed fit (`speed::cpu_fit`) refitted on the records' CPU runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuSpeedParams>,
 }
 
 fn schema_one() -> u32 {
@@ -73,6 +77,9 @@ impl CalibrationProfile {
         if let Some(s) = &self.speed {
             s.check()?;
         }
+        if let Some(c) = &self.cpu {
+            c.check().map_err(|e| format!("cpu: {e}"))?;
+        }
         Ok(())
     }
 
@@ -99,7 +106,11 @@ impl CalibrationProfile {
 
     /// The shipped speed parameters with the profile's groups in place.
     pub fn speed_params(&self, base: &SpeedParams) -> SpeedParams {
-        self.speed.as_ref().map_or(base.clone(), |s| s.apply(base))
+        let mut p = self.speed.as_ref().map_or(base.clone(), |s| s.apply(base));
+        if let Some(c) = &self.cpu {
+            p.cpu = Some(c.clone());
+        }
+        p
     }
 
     /// A fit report with the memory corrections applied to every device's breakdown: each of
@@ -117,6 +128,7 @@ impl CalibrationProfile {
             compute: corrected(m, Quantity::Compute, b.compute),
             output: corrected(m, Quantity::Output, b.output),
             overhead: corrected(m, Quantity::Overhead, b.overhead),
+            projector: b.projector,
         };
         let mut out = r.clone();
         let mut total = Breakdown::default();
@@ -226,6 +238,7 @@ mod tests {
                 notes: vec![],
             }),
             speed: None,
+            cpu: None,
         }
     }
 
@@ -236,6 +249,7 @@ mod tests {
             compute: Bytes(100),
             output: Bytes(10),
             overhead: Bytes(0),
+            projector: Bytes(0),
         };
         FitReport {
             model: "m".into(),

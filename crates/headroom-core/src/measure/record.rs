@@ -88,11 +88,64 @@ pub struct DeviceInfo {
     pub uuid: Option<String>,
 }
 
+/// The CPU a run had, as `--cpu GBS,THREADS,ISA,GHZ` gives one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuRun {
+    /// Memory bandwidth measured for `threads` threads, GB/s.
+    pub bandwidth_gbs: f64,
+    pub threads: u32,
+    /// avx2, avx512, amx or neon: the widest SIMD unit the runtime's build uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isa: Option<String>,
+    /// Core clock, GHz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ghz: Option<f64>,
+    /// The machine's online CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// CPU time other processes used while the run ran, in cores (busy time over wall time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cores: Option<f64>,
+    /// The same while the bandwidth was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_other_cores: Option<f64>,
+}
+
+/// How much more than the cores a run left idle other processes may have used before its timings
+/// are not the machine's: a tenth of a core.
+pub const QUIET_SLACK_CORES: f64 = 0.1;
+
+impl CpuRun {
+    /// Why the run's timings do not stand for the machine, if they do not: other processes used
+    /// more than the cores it left idle (plus [`QUIET_SLACK_CORES`]); on a run that took every
+    /// core, any other work stalls its threads at each barrier.
+    pub fn contended(&self) -> Option<String> {
+        let cores = self.cores?;
+        let idle = f64::from(cores.saturating_sub(self.threads));
+        let over = |v: Option<f64>| v.filter(|o| *o > idle + QUIET_SLACK_CORES);
+        let why = |o: f64, what: &str| {
+            format!(
+                "other processes used {o:.2} cores while {what}, more than the {idle:.0} its {} thread(s) left idle of {cores}",
+                self.threads
+            )
+        };
+        over(self.other_cores)
+            .map(|o| why(o, "it ran"))
+            .or_else(|| {
+                over(self.bandwidth_other_cores).map(|o| why(o, "its bandwidth was measured"))
+            })
+    }
+}
+
 /// The settings that change memory and speed, named after llama.cpp's flags where one exists.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_ctx: Option<u32>,
+    /// llama.cpp's CPU weight repacking (`--no-repack` is `Some(false)`), as llama-bench prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repack: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_batch: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -377,6 +430,10 @@ pub struct MeasurementRecord {
     pub started_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<DeviceInfo>,
+    /// The CPU a CPU run had, by its measured numbers (`--cpu GBS,THREADS,ISA,GHZ`): the memory
+    /// bandwidth the machine gave the run's thread count, measured beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// `llama.cpp`, `vllm`, `mlx`, `ollama`, `transformers`.
@@ -435,6 +492,7 @@ impl MeasurementRecord {
             source: Provenance::new(kind),
             started_at: None,
             devices: Vec::new(),
+            cpu: None,
             driver: None,
             runtime: None,
             runtime_version: None,

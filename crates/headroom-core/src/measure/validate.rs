@@ -475,6 +475,7 @@ mod overhead_tests {
             compute: mib(50),
             output: Bytes::ZERO,
             overhead: mib(240),
+            projector: Bytes::ZERO,
         };
         let p = predicted_memory(&b, true);
         let total = p

@@ -23,6 +23,9 @@ pub fn repacked_on_x86(t: &StoredTensor) -> bool {
             | TensorRole::Experts
             | TensorRole::SharedExperts
             | TensorRole::Output
+            // a recurrent layer's in and out projections (Mamba-2 `ssm_in`, `ssm_out`) are
+            // matmul weights too; its norms and convolution are F32 and never repacked
+            | TensorRole::LayerOther
     );
     let ty = matches!(t.ggml_type, Some(GgmlType::Q4_0 | GgmlType::Q4_K));
     matmul && ty && t.rows > 0 && t.rows % 8 == 0

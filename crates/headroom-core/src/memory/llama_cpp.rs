@@ -3,6 +3,7 @@
 use super::compute_buffer::{self, ComputeSettings};
 use super::kv_cache::{self, KvSettings};
 use super::overhead;
+use super::projector::{self, ProjectorSettings};
 use super::Breakdown;
 use crate::hardware::DeviceSpec;
 use crate::model::ModelSpec;
@@ -41,6 +42,9 @@ pub struct LlamaCppSettings {
     pub tensor_split: Option<Vec<f64>>,
     /// Repack weights for the CPU's kernels (llama.cpp's default; `--no-repack` turns it off).
     pub repack: bool,
+    /// `--mmproj`: a vision-language model's projector, loaded by mtmd beside the model.
+    #[serde(default)]
+    pub mmproj: Option<ProjectorSettings>,
     /// The application that launched llama.cpp (llama-server itself, Ollama, LM Studio).
     #[serde(default)]
     pub launcher: Launcher,
@@ -90,6 +94,7 @@ impl Default for LlamaCppSettings {
             no_kv_offload: false,
             tensor_split: None,
             repack: true,
+            mmproj: None,
             launcher: Launcher::LlamaServer,
             desktop_reserve: Bytes::ZERO,
         }
@@ -309,6 +314,17 @@ pub fn allocate_placed(
         }
     };
     host.output = compute_buffer::output_buffer(m, s.n_parallel);
+
+    // The projector: mtmd's clip context takes the first GPU (`--mmproj-offload`, the default),
+    // else the CPU, and keeps its weights and compute buffer there.
+    if let Some(p) = &s.mmproj {
+        let bytes =
+            projector::weight_bytes(&p.tower, p.file_type) + projector::compute_buffer(&p.tower);
+        match devices.first_mut() {
+            Some(d) if p.offload => d.projector += bytes,
+            _ => host.projector += bytes,
+        }
+    }
     Allocation {
         devices,
         host,
@@ -344,20 +360,13 @@ mod tests {
             id: "test-gpu".into(),
             name: "test gpu".into(),
             vendor: "test".into(),
-            kind: DeviceKind::Gpu,
-            backend: Backend::Cuda,
             family: "test".into(),
-            memory: Bytes(24 * Bytes::GIB),
-            bandwidth: BytesPerSec(1.0e12),
-            fp16: None,
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                DeviceKind::Gpu,
+                Backend::Cuda,
+                Bytes(24 * Bytes::GIB),
+                BytesPerSec(1.0e12),
+            )
         };
         let m = crate::model::fixtures::granite_h_tiny();
         let w = crate::quant::stored_tensors(

@@ -90,6 +90,7 @@ pub fn allocate(m: &ModelSpec, weights_total: u64, s: &MlxSettings) -> (Breakdow
         compute: Bytes(hidden + scores.max(logits)),
         output: Bytes(u64::from(m.n_vocab) * 4),
         overhead: Bytes::ZERO,
+        projector: Bytes::ZERO,
     };
     (b, cells)
 }

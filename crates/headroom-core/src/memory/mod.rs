@@ -7,6 +7,7 @@ pub mod llama_cpp;
 pub mod mlx;
 pub mod ollama;
 pub mod overhead;
+pub mod projector;
 pub mod recurrent_state;
 pub mod transformers;
 pub mod vllm;
@@ -25,11 +26,14 @@ pub struct Breakdown {
     pub output: Bytes,
     /// Backend context and runtime overhead.
     pub overhead: Bytes,
+    /// A vision-language model's projector (`mmproj`): its weights and clip compute buffer.
+    #[serde(default, skip_serializing_if = "Bytes::is_zero")]
+    pub projector: Bytes,
 }
 
 impl Breakdown {
     pub fn total(&self) -> Bytes {
-        self.weights + self.kv_cache + self.compute + self.output + self.overhead
+        self.weights + self.kv_cache + self.compute + self.output + self.overhead + self.projector
     }
 
     pub fn add(&mut self, other: &Breakdown) {
@@ -38,5 +42,6 @@ impl Breakdown {
         self.compute += other.compute;
         self.output += other.output;
         self.overhead += other.overhead;
+        self.projector += other.projector;
     }
 }

@@ -327,20 +327,13 @@ mod tests {
             id: "gpu".into(),
             name: "GPU".into(),
             vendor: "nvidia".into(),
-            kind: DeviceKind::Gpu,
-            backend: Backend::Cuda,
             family: "ampere".into(),
-            memory: Bytes::from_gib(gib),
-            bandwidth: BytesPerSec::from_gbs(448.0),
-            fp16: None,
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                DeviceKind::Gpu,
+                Backend::Cuda,
+                Bytes::from_gib(gib),
+                BytesPerSec::from_gbs(448.0),
+            )
         }
     }
 

@@ -78,5 +78,6 @@ pub fn allocate(
         // generate() keeps only the last position's logits during prefill (logits_to_keep=1), in f32
         output: Bytes(b * u64::from(m.n_vocab) * 4),
         overhead: gpu.map_or(Bytes::ZERO, overhead::backend_overhead),
+        projector: Bytes::ZERO,
     }
 }

@@ -145,6 +145,7 @@ pub fn plan(m: &ModelSpec, weights_total: u64, gpu: &DeviceSpec, s: &VllmSetting
             compute: activation + graphs,
             output: Bytes::ZERO,
             overhead: ctx,
+            projector: Bytes::ZERO,
         },
         budget,
         kv_tokens,

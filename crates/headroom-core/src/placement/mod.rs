@@ -166,7 +166,7 @@ pub(crate) fn accelerators(s: &Scenario) -> Vec<DeviceSpec> {
 }
 
 /// The fraction of a tensor a single token reads.
-fn active_fraction(m: &ModelSpec, role: TensorRole) -> f64 {
+pub(crate) fn active_fraction(m: &ModelSpec, role: TensorRole) -> f64 {
     match (role, m.moe) {
         (TensorRole::Experts, Some(moe)) => {
             f64::from(moe.n_expert_used) / f64::from(moe.n_expert.max(1))

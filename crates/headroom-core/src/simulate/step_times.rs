@@ -248,20 +248,14 @@ mod tests {
             id: "rtx-4090".into(),
             name: "RTX 4090".into(),
             vendor: "nvidia".into(),
-            kind: DeviceKind::Gpu,
-            backend: Backend::Cuda,
             family: "ada".into(),
-            memory: Bytes(24 * Bytes::GIB),
-            bandwidth: BytesPerSec::from_gbs(1008.0),
             fp16: Some(FlopsPerSec::from_tflops(165.2)),
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                DeviceKind::Gpu,
+                Backend::Cuda,
+                Bytes(24 * Bytes::GIB),
+                BytesPerSec::from_gbs(1008.0),
+            )
         }
     }
 

@@ -297,6 +297,7 @@ mod tests {
         SpeedParams {
             runtime: "llama.cpp".into(),
             sources: vec![],
+            cpu: None,
             groups: vec![GroupParams {
                 key: ParamKey::new(Some(Backend::Cuda), None, None),
                 decode: Some(DecodeParams::from_array([1.2, 1.5, 1.5, 20e-6, 0.0])),

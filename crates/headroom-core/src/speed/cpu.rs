@@ -16,10 +16,12 @@
 use serde::{Deserialize, Serialize};
 
 /// The widest SIMD unit llama.cpp's CPU backend uses for matrix work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Isa {
     Avx2,
+    /// The default: the instruction set the CPU fit was measured on.
+    #[default]
     Avx512,
     Amx,
     Neon,

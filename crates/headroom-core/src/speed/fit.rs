@@ -10,6 +10,7 @@ use super::params::{
     DecodeParams, GroupParams, ParamKey, PrefillParams, QuantClass, SpeedParams, DECODE_N,
     PREFILL_N,
 };
+use super::vulkan_path::VulkanMatmul;
 use super::{decode, prefill, work, SpeedModel};
 use crate::hardware::{Backend, DeviceKind};
 use crate::plan::Scenario;
@@ -81,7 +82,11 @@ impl Observation {
 
     pub(crate) fn matches(&self, k: &ParamKey) -> bool {
         k.backend.is_none_or(|b| b == self.backend)
-            && k.family.as_ref().is_none_or(|f| *f == self.family)
+            && k.family.as_ref().is_none_or(|f| {
+                *f == self.family
+                    || (self.backend == Backend::Vulkan
+                        && f == VulkanMatmul::of_family(&self.family).label())
+            })
             && k.quant.is_none_or(|q| q == self.quant)
     }
 
@@ -262,7 +267,7 @@ fn keys(obs: &[Observation]) -> Vec<ParamKey> {
             }
         }
     }
-    ks.sort_by(|a, b| a.depth().cmp(&b.depth()).then(a.label().cmp(&b.label())));
+    ks.sort_by_key(ParamKey::fit_order);
     ks
 }
 
@@ -296,12 +301,7 @@ pub fn refit_era(
             out.groups.push(g.clone());
         }
     }
-    out.groups.sort_by(|a, b| {
-        a.key
-            .depth()
-            .cmp(&b.key.depth())
-            .then(a.key.label().cmp(&b.key.label()))
-    });
+    out.groups.sort_by_key(|g| g.key.fit_order());
     out
 }
 
@@ -317,6 +317,7 @@ fn fit_from(
         runtime: runtime.to_string(),
         sources: sources.to_vec(),
         groups: Vec::new(),
+        cpu: None,
     };
     for key in keys(obs) {
         let parent = match key.parent() {
@@ -533,6 +534,50 @@ mod tests {
             tokens: 1.0,
             label: String::new(),
         }
+    }
+
+    fn vulkan_prompt(device: &str, family: &str, lin_feature: f64, seconds: f64) -> Observation {
+        Observation {
+            device: device.into(),
+            backend: Backend::Vulkan,
+            family: family.into(),
+            quant: QuantClass::Legacy,
+            phase: Phase::Prefill,
+            features: vec![lin_feature, 0.0, 0.0],
+            bound_s: 0.0,
+            seconds,
+            tokens: 512.0,
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_vulkan_family_never_measured_borrows_its_matmul_path() {
+        // two NVIDIA families at 1 / 2.5 of the FP16 rate (coopmat2), two Intel families at
+        // 1 / 1.2 of the FP32 rate (scalar shaders): time = inv_lin x feature exactly
+        let os = [
+            vulkan_prompt("a", "ampere", 0.1, 0.25),
+            vulkan_prompt("b", "blackwell", 0.2, 0.5),
+            vulkan_prompt("c", "alchemist", 0.1, 0.12),
+            vulkan_prompt("d", "battlemage", 0.3, 0.36),
+        ];
+        let p = fit(&os, "test", &[]);
+        // Ada and Turing were never measured: they take the coopmat2 group's 2.5, not the 1.2 of
+        // the scalar path or a blend of both vendors
+        for family in ["ada", "turing"] {
+            let r = p.prefill(Backend::Vulkan, family, QuantClass::Legacy);
+            assert_eq!(
+                r.group.map(|g| g.key.family.clone()),
+                Some(Some(VulkanMatmul::Coopmat2.label().to_string()))
+            );
+            assert!(
+                (r.params.inv_lin - 2.5).abs() < 0.05,
+                "{family}: {:?}",
+                r.params
+            );
+        }
+        let r = p.prefill(Backend::Vulkan, "rdna2", QuantClass::Legacy);
+        assert!((r.params.inv_lin - 1.2).abs() < 0.05, "{:?}", r.params);
     }
 
     #[test]

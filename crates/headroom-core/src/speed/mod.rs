@@ -6,6 +6,7 @@
 
 pub mod calibrate;
 pub mod cpu;
+pub mod cpu_fit;
 pub mod decode;
 pub mod energy;
 pub mod fit;
@@ -18,6 +19,7 @@ pub mod rank;
 mod step_times;
 pub mod sysmem_fallback;
 pub mod verdict;
+pub mod vulkan_path;
 pub mod work;
 
 pub use decode::DecodeTerms;
@@ -93,6 +95,8 @@ pub struct SpeedModel {
     /// The CPU's peak FLOP/s (threads x SIMD rate x clock), when given.
     host_peak: Option<f64>,
     host_decode: DecodeParams,
+    /// The CPU fit, for a run whole on CPU threads whose CPU gives its threads.
+    cpu: Option<Box<cpu_fit::CpuPrepared>>,
     host_link: f64,
     peer_link: f64,
     n_embd: f64,
@@ -235,7 +239,27 @@ impl SpeedModel {
                 );
             }
         }
-        if accel.is_empty() {
+        let cpu = if accel.is_empty() {
+            cpu_prepared(s, p)
+        } else {
+            None
+        };
+        if let (Some(c), Some(fit)) = (&cpu, &p.cpu) {
+            band = (
+                half_width(fit.decode_rel_sd, fit.n_decode, 4),
+                half_width(fit.prefill_rel_sd, fit.n_prefill, 3),
+            );
+            calibration.retain(|l| !l.starts_with("CPU decode"));
+            calibration.push(format!(
+                "CPU: fitted on {} llama-bench runs on {} ({} decode, {} prefill)",
+                fit.n_decode + fit.n_prefill,
+                fit.isa.name(),
+                fit.n_decode,
+                fit.n_prefill
+            ));
+            warnings.retain(|w| !w.starts_with("CPU speed is not calibrated"));
+            warnings.extend(c.warnings.iter().cloned());
+        } else if accel.is_empty() {
             warnings.push(match host_peak {
                 Some(r) => format!(
                     "CPU prompt speed is its roofline: FLOPs over {:.2} TFLOP/s (threads x SIMD FLOPs per cycle x clock), not fitted to CPU runs",
@@ -250,6 +274,7 @@ impl SpeedModel {
             host_assumed: assumed,
             host_peak,
             host_decode: host_decode.params,
+            cpu,
             host_link: offload::host_link(&s.devices),
             peer_link: multi_gpu::peer_link(
                 &accel.iter().map(|d| (*d).clone()).collect::<Vec<_>>(),
@@ -328,7 +353,25 @@ impl SpeedModel {
                 multi_gpu::tensor_split(&times, comm)
             }
         };
-        if !w.host.is_empty() {
+        if let (Some(c), true) = (&self.cpu, self.devs.is_empty()) {
+            // a run whole on CPU threads: the CPU fit's reads, and each sequence's compute
+            let (reads, kv, one) = c.decode_parts(d0, n);
+            let t = decode::batch_compute(reads + kv * batch, one, batch);
+            terms.weights_s += reads;
+            terms.kv_cache_s += kv * batch;
+            terms.compute_s += t - reads - kv * batch;
+            total += t;
+            let f = decode::step_features(
+                &w.host,
+                self.host_bandwidth,
+                None,
+                decode::mean_kv_bytes(&w.host, d0, n, w.window),
+                batch,
+                w.expert_frac,
+                w.flash_attn,
+            );
+            bound += decode::bound(f);
+        } else if !w.host.is_empty() {
             let kv = decode::mean_kv_bytes(&w.host, d0, n, w.window);
             let f = decode::step_features(
                 &w.host,
@@ -446,6 +489,12 @@ impl SpeedModel {
                         w.flash_attn,
                     );
                     let per_token = decode::time(&self.host_decode, f).max(decode::bound(f));
+                    if let (Some(c), true) = (&self.cpu, self.devs.is_empty()) {
+                        let (lin, attn) = c.prefill_parts(d0, n)?;
+                        terms.matmul_s += lin;
+                        terms.attention_s += attn;
+                        return Some(terms);
+                    }
                     let t = match (self.devs.is_empty(), self.host_peak) {
                         // a CPU-only prompt: its roofline, the weights read once per micro-batch
                         (true, Some(peak)) => {
@@ -520,6 +569,18 @@ impl SpeedModel {
         let h = self.band.1;
         (tok_s / (1.0 + h), tok_s / (1.0 - h))
     }
+}
+
+/// The CPU fit prepared for a scenario run whole on a CPU that gives its threads (`--cpu` or a
+/// measured record), or `None`: no fit, or a CPU profile without its threads.
+fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepared>> {
+    let fit = p.cpu.as_ref()?;
+    let machine = cpu_fit::machine_of(s)?;
+    Some(Box::new(cpu_fit::CpuPrepared::new(
+        fit,
+        cpu_fit::cpu_work(s, machine.isa),
+        machine,
+    )))
 }
 
 fn add_terms(a: &mut DecodeTerms, b: &DecodeTerms) {

@@ -1,5 +1,6 @@
 //! Efficiency parameters: per runtime, backend, device family and quantization-kernel class, fitted to measurements.
 
+use super::vulkan_path::VulkanMatmul;
 use crate::hardware::Backend;
 use crate::quant::{GgufMix, Quant};
 use serde::{Deserialize, Serialize};
@@ -83,28 +84,51 @@ impl ParamKey {
     }
 
     /// The order a prediction looks for fitted parameters, most specific first: (backend, family,
-    /// quant), (backend, quant), (backend, family), (backend), (quant), everything. The first four
-    /// name the backend; a CPU looks no further.
-    pub fn chain(backend: Backend, family: &str, quant: QuantClass) -> [ParamKey; 6] {
+    /// quant), (backend, quant), (backend, family), (backend), (quant), everything. On Vulkan the
+    /// matmul path's groups ([`VulkanMatmul`]) come after the family's: (backend, path, quant)
+    /// before (backend, quant), (backend, path) before (backend). The levels that name the backend
+    /// come first; a CPU looks no further.
+    pub fn chain(backend: Backend, family: &str, quant: QuantClass) -> Vec<ParamKey> {
         let b = Some(backend);
-        [
-            ParamKey::new(b, Some(family), Some(quant)),
-            ParamKey::new(b, None, Some(quant)),
-            ParamKey::new(b, Some(family), None),
-            ParamKey::new(b, None, None),
-            ParamKey::new(None, None, Some(quant)),
-            ParamKey::root(),
-        ]
+        let path = (backend == Backend::Vulkan).then(|| VulkanMatmul::of_family(family).label());
+        let mut c = vec![ParamKey::new(b, Some(family), Some(quant))];
+        if let Some(p) = path {
+            c.push(ParamKey::new(b, Some(p), Some(quant)));
+        }
+        c.push(ParamKey::new(b, None, Some(quant)));
+        c.push(ParamKey::new(b, Some(family), None));
+        if let Some(p) = path {
+            c.push(ParamKey::new(b, Some(p), None));
+        }
+        c.push(ParamKey::new(b, None, None));
+        c.push(ParamKey::new(None, None, Some(quant)));
+        c.push(ParamKey::root());
+        c
+    }
+
+    /// Whether the key's family slot names a Vulkan matmul path.
+    pub fn is_path(&self) -> bool {
+        self.family.as_deref().is_some_and(VulkanMatmul::is_label)
+    }
+
+    /// The order groups are fitted in: general before specific, and at one depth a Vulkan path
+    /// before the device families that are pulled toward it.
+    pub fn fit_order(&self) -> (usize, bool, String) {
+        (self.depth(), !self.is_path(), self.label())
     }
 
     /// The group a fit of this key is pulled toward. A device family's quantization class leans on
     /// the family over all classes (fixed per-layer costs and attention do not depend on the
-    /// weight format); a family on its backend; a backend's class on the class over all GPUs.
+    /// weight format); a family on its backend (on Vulkan, on its matmul path, and the path on the
+    /// backend); a backend's class on the class over all GPUs.
     pub fn parent(&self) -> Option<ParamKey> {
         let b = self.backend;
         let q = self.quant;
         match (b, self.family.as_deref(), q) {
             (Some(_), Some(f), Some(_)) => Some(ParamKey::new(b, Some(f), None)),
+            (Some(Backend::Vulkan), Some(f), None) if !VulkanMatmul::is_label(f) => Some(
+                ParamKey::new(b, Some(VulkanMatmul::of_family(f).label()), None),
+            ),
             (Some(_), Some(_), None) => Some(ParamKey::new(b, None, None)),
             (Some(_), None, Some(_)) => Some(ParamKey::new(None, None, q)),
             (Some(_), None, None) => Some(ParamKey::root()),
@@ -249,6 +273,9 @@ pub struct SpeedParams {
     /// Where the measurements came from.
     pub sources: Vec<String>,
     pub groups: Vec<GroupParams>,
+    /// The CPU backend's own fit (`speed::cpu_fit`), for runs whole on CPU threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<super::cpu_fit::CpuSpeedParams>,
 }
 
 /// The parameters a prediction used: which group answered, and whether any did.
@@ -308,11 +335,10 @@ impl SpeedParams {
         quant: QuantClass,
         pick: impl Fn(&GroupParams) -> Option<T>,
     ) -> Option<(T, &GroupParams)> {
-        let chain = ParamKey::chain(backend, family, quant);
         // GPU-wide levels (no backend) were fitted on GPUs only; a CPU does not inherit them.
-        let levels = if backend == Backend::Cpu { 4 } else { 6 };
-        chain[..levels]
+        ParamKey::chain(backend, family, quant)
             .iter()
+            .filter(|k| backend != Backend::Cpu || k.backend.is_some())
             .find_map(|k| self.group(k).and_then(|g| pick(g).map(|p| (p, g))))
     }
 }

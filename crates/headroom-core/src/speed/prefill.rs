@@ -6,13 +6,18 @@
 
 use super::decode::mean_capped;
 use super::params::{PrefillParams, PREFILL_N};
+use super::vulkan_path::VulkanMatmul;
 use super::work::Load;
 use crate::hardware::{Backend, DeviceSpec};
 
 /// The rate prefill efficiency is measured against: the published dense FP16 tensor rate; for
 /// Apple GPUs, which have none, 1 TFLOP/s per GPU core (so the fitted efficiency reads as
-/// TFLOP/s per core); else the FP32 rate. `None` when nothing is published (CPU profiles).
+/// TFLOP/s per core); on Vulkan the rate of the device's matmul path ([`VulkanMatmul`]); else the
+/// FP32 rate. `None` when nothing is published (CPU profiles).
 pub fn reference_rate(d: &DeviceSpec) -> Option<f64> {
+    if d.backend == Backend::Vulkan {
+        return VulkanMatmul::of_family(&d.family).reference_rate(d);
+    }
     if d.backend == Backend::Metal {
         if let Some(c) = d.gpu_cores {
             return Some(f64::from(c) * 1e12);

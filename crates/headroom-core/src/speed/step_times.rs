@@ -43,20 +43,14 @@ mod tests {
             id: "gpu".into(),
             name: "gpu".into(),
             vendor: "x".into(),
-            kind: DeviceKind::Gpu,
-            backend: Backend::Cuda,
             family: "x".into(),
-            memory: Bytes::from_gib(80.0),
-            bandwidth: BytesPerSec::from_gbs(1000.0),
             fp16: Some(FlopsPerSec::from_tflops(100.0)),
-            int8: None,
-            fp8: None,
-            fp32: None,
-            host_link: None,
-            peer_link: None,
-            board_power_w: None,
-            gpu_cores: None,
-            cpu_cores: None,
+            ..DeviceSpec::unrated(
+                DeviceKind::Gpu,
+                Backend::Cuda,
+                Bytes::from_gib(80.0),
+                BytesPerSec::from_gbs(1000.0),
+            )
         };
         let s = Scenario {
             weight_summary: WeightSummary::new(m.n_layer, &weights),

@@ -96,6 +96,7 @@ fn record_from_fields(
         .map(|v| v as i32);
     // -1 is llama-bench's "auto".
     r.settings.flash_attn = get("flash_attn").and_then(|v| parse_bool(&v));
+    r.settings.repack = get("repack").and_then(|v| parse_bool(&v));
     let n_prompt = uint("n_prompt").unwrap_or(0);
     let n_gen = uint("n_gen").unwrap_or(0);
     let depth = uint("n_depth").unwrap_or(0);
