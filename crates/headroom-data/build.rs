@@ -27,15 +27,18 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 fn provenance_keys(sub: &str) -> &'static [&'static str] {
     match sub {
         "hardware" => &["sources", "notes"],
-        "models" => &["source", "transcribed_from", "safetensors_total_bytes_source"],
+        "models" => &[
+            "source",
+            "transcribed_from",
+            "safetensors_total_bytes_source",
+        ],
         _ => &[],
     }
 }
 
 /// The record with `drop` removed from its top level, each kept value's text as written.
 fn without(path: &Path, drop: &[&str]) -> String {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not a JSON object: {e}", path.display()));
     let kept: BTreeMap<&String, &RawValue> = map
@@ -59,7 +62,11 @@ fn main() {
     ] {
         let dir = root.join(sub);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let drop = if provenance { &[][..] } else { provenance_keys(sub) };
+        let drop = if provenance {
+            &[][..]
+        } else {
+            provenance_keys(sub)
+        };
         let _ = writeln!(out, "pub static {name}: &[(&str, &str)] = &[");
         for f in list(&dir) {
             let stem = f
@@ -74,7 +81,11 @@ fn main() {
                 std::fs::write(&stripped, without(&f, drop)).expect("OUT_DIR is writable");
                 stripped
             };
-            let _ = writeln!(out, "    ({stem:?}, include_str!({:?})),", embedded.display().to_string());
+            let _ = writeln!(
+                out,
+                "    ({stem:?}, include_str!({:?})),",
+                embedded.display().to_string()
+            );
         }
         let _ = writeln!(out, "];");
     }

@@ -81,8 +81,7 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         if !value.is_finite() || value < 0.0 {
             return Err(err(format!("`{field}` is {value}")));
         }
-        if cfg!(feature = "provenance")
-            && r.sources.get(field).is_none_or(|s| s.trim().is_empty())
+        if cfg!(feature = "provenance") && r.sources.get(field).is_none_or(|s| s.trim().is_empty())
         {
             return Err(err(format!("`{field}` has no entry in `sources`")));
         }
