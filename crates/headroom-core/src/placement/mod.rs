@@ -69,6 +69,11 @@ pub enum BufferKind {
     Compute,
     Output,
     Overhead,
+    /// llama.cpp's `CPU_REPACK` copy of the Q4_0/Q4_K matrices a CPU-only run makes
+    /// (`memory::cpu_repack`), beside the mapped file.
+    CpuRepack,
+    /// A vision-language model's projector: its weights and clip compute buffer.
+    Projector,
 }
 
 impl BufferKind {
@@ -78,6 +83,8 @@ impl BufferKind {
             BufferKind::Compute => "compute",
             BufferKind::Output => "output",
             BufferKind::Overhead => "overhead",
+            BufferKind::CpuRepack => "cpu repack",
+            BufferKind::Projector => "projector",
         }
     }
 }
@@ -144,6 +151,23 @@ impl Placement {
             .map(|b| b.resident.0)
             .sum();
         Bytes(w + b)
+    }
+
+    /// Resident bytes on accelerator `i`: what sits there, and its even share of what is split
+    /// over tensor-parallel shards (each of `n` holds `1/n`, rounded down, as vLLM's memory model
+    /// divides the weights).
+    pub fn resident_on(&self, i: usize) -> Bytes {
+        let shards: u64 = self
+            .tensors
+            .iter()
+            .filter(|t| matches!(t.site, Site::Shards(n) if (i as u64) < u64::from(n)))
+            .map(|t| t.resident.0)
+            .sum();
+        let ways = match self.split {
+            Split::Tensor { ways } => u64::from(ways.max(1)),
+            Split::Layers => 1,
+        };
+        self.resident_at(Site::Device(i)) + Bytes(shards / ways)
     }
 
     /// Bytes a token reads from weights at `site`.
@@ -226,17 +250,33 @@ pub fn place(s: &Scenario) -> Placement {
     }
 }
 
-/// [`place`] with the memory model's buffers (KV cache, compute, output, overhead) per device,
-/// as `fit` allocates them.
+/// [`place`] with the memory model's buffers (KV cache, compute, output, overhead, the
+/// projector, the CPU repack copy) per device, as `fit` allocates them.
 pub fn with_buffers(s: &Scenario) -> Placement {
     let mut p = place(s);
     let (devices, host) = crate::plan::fit::allocation(s);
+    // the memory model counts the repacked copy with the host's weights
+    let repack = match &s.runtime {
+        Runtime::LlamaCpp(ls) if ls.repack && p.n_devices == 0 => {
+            Bytes(s.weight_summary.cpu_repack)
+        }
+        _ => Bytes::ZERO,
+    };
     let mut push = |site: Site, b: &Breakdown| {
         for (kind, bytes) in [
             (BufferKind::KvCache, b.kv_cache),
             (BufferKind::Compute, b.compute),
             (BufferKind::Output, b.output),
             (BufferKind::Overhead, b.overhead),
+            (BufferKind::Projector, b.projector),
+            (
+                BufferKind::CpuRepack,
+                if site == Site::Host {
+                    repack
+                } else {
+                    Bytes::ZERO
+                },
+            ),
         ] {
             if bytes > Bytes::ZERO {
                 p.buffers.push(BufferPlace {

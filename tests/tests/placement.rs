@@ -1,0 +1,246 @@
+//! The placement: where each tensor, KV layer and buffer of a catalog scenario sits, derived by
+//! hand from the models' public config.json values (data/models/), and its resident bytes per
+//! device against `fit`'s.
+#![allow(clippy::unwrap_used)]
+
+use headroom_core::memory::{mlx, transformers, vllm};
+use headroom_core::placement::{self, Placement, Site};
+use headroom_core::plan::{Runtime, Scenario};
+use headroom_core::tensors::TensorRole;
+use headroom_data::ScenarioRequest;
+
+fn build(req: ScenarioRequest) -> Scenario {
+    headroom_data::build(&req, None).unwrap()
+}
+
+fn request(model: &str, quant: &str, hardware: &[&str], runtime: &str) -> ScenarioRequest {
+    ScenarioRequest {
+        model: model.into(),
+        quant: Some(quant.into()),
+        hardware: hardware.iter().map(|h| h.to_string()).collect(),
+        runtime: Some(runtime.into()),
+        ..ScenarioRequest::default()
+    }
+}
+
+/// Every layer's KV bytes per cached position, checked to be `per_layer` each; returns the sum.
+fn kv_per_position(p: &Placement, per_layer: f64) -> f64 {
+    for k in &p.kv {
+        assert_eq!(k.read_per_position, per_layer, "layer {}", k.layer);
+    }
+    p.kv.iter().map(|k| k.read_per_position).sum()
+}
+
+#[test]
+fn a_tied_embedding_is_read_whole_as_the_output_head() {
+    // Qwen3-0.6B F16 on an RTX 4090 (config.json: hidden 1024, vocab 151936,
+    // tie_word_embeddings true). The 151936 x 1024 F16 table, 311,164,928 bytes, sits on the GPU
+    // that runs the output layer and every token reads it whole for its logits; with the 28
+    // layers and the output norm (881,065,984 bytes, tests/speed.rs) a token reads
+    // 1,192,230,912 bytes there.
+    let s = build(request("qwen3-0.6b", "F16", &["rtx-4090"], "llama.cpp"));
+    let p = placement::place(&s);
+    let embd: Vec<_> = p
+        .tensors
+        .iter()
+        .filter(|t| t.role == TensorRole::TokenEmbd)
+        .collect();
+    assert_eq!(embd.len(), 1);
+    assert_eq!(embd[0].site, Site::Device(0));
+    assert_eq!(embd[0].read_per_token, 311_164_928.0);
+    assert_eq!(embd[0].flops_per_token, 2.0 * 151_936.0 * 1024.0);
+    assert_eq!(p.weight_reads_at(Site::Device(0)), 1_192_230_912.0);
+    assert_eq!(p.weight_reads_at(Site::Host), 0.0);
+}
+
+#[test]
+fn an_untied_embedding_costs_a_token_one_row() {
+    // Qwen3-8B (tie_word_embeddings false): the 151936 x 4096 table is a lookup, not a matmul.
+    let s = build(request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp"));
+    let p = placement::place(&s);
+    let embd = p
+        .tensors
+        .iter()
+        .find(|t| t.role == TensorRole::TokenEmbd)
+        .unwrap();
+    assert_eq!((embd.read_per_token, embd.flops_per_token), (0.0, 0.0));
+}
+
+#[test]
+fn llama_cpp_kv_per_position() {
+    // Qwen3-8B (config.json): 36 layers, 8 key-value heads, head_dim 128. F16 cache: K and V rows
+    // of 8 x 128 elements x 2 bytes = 4,096 bytes per layer, 147,456 per position.
+    let s = build(request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp"));
+    let p = placement::place(&s);
+    assert_eq!(p.kv.len(), 36);
+    assert_eq!(kv_per_position(&p, 4096.0), 147_456.0);
+    // q8_0 rows: 1,024 elements = 32 blocks of 34 bytes = 1,088 per row, 2,176 per layer.
+    let s = build(ScenarioRequest {
+        cache_type_k: Some("q8_0".into()),
+        cache_type_v: Some("q8_0".into()),
+        flash_attn: Some(true),
+        ..request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+    });
+    assert_eq!(
+        kv_per_position(&placement::place(&s), 2176.0),
+        36.0 * 2176.0
+    );
+}
+
+#[test]
+fn mlx_caches_an_mla_models_latent() {
+    // GLM-4.7-Flash (config.json): 47 layers, kv_lora_rank 512, qk_rope_head_dim 64, bfloat16.
+    // mlx-lm caches the latent and the rope key (no V): (512 + 64) x 2 bytes = 1,152 per layer,
+    // 54,144 per position, as the MLX memory model counts it.
+    let s = build(request("glm-4.7-flash", "mlx-4bit", &["m4-max-40c"], "mlx"));
+    let p = placement::place(&s);
+    assert_eq!(p.kv.len(), 47);
+    assert_eq!(kv_per_position(&p, 1152.0), 54_144.0);
+    assert_eq!(mlx::kv_bytes_per_token(&s.model, None), 54_144.0);
+    // --kv-bits 4: 4 bits plus a 16-bit scale and bias per 64 elements, 4.5 bits: 576 x 0.5625
+    // = 324 bytes per layer.
+    let s = build(ScenarioRequest {
+        kv_bits: Some(4),
+        ..request("glm-4.7-flash", "mlx-4bit", &["m4-max-40c"], "mlx")
+    });
+    assert_eq!(kv_per_position(&placement::place(&s), 324.0), 47.0 * 324.0);
+}
+
+#[test]
+fn vllm_and_transformers_kv_per_position() {
+    // vLLM, Qwen3-8B in bf16: 8 x 128 x (K + V) x 2 bytes = 4,096 per layer, as its pool counts.
+    let s = build(request("qwen3-8b", "bf16", &["h100-sxm"], "vllm"));
+    let p = placement::place(&s);
+    assert_eq!(kv_per_position(&p, 4096.0), 147_456.0);
+    let Runtime::Vllm(vs) = &s.runtime else {
+        panic!("vllm scenario")
+    };
+    assert_eq!(vllm::kv_bytes_per_token(&s.model, vs), 147_456);
+    // vLLM on GLM-4.7-Flash's MLA: the latent, (512 + 64) x 2 = 1,152 bytes per layer.
+    let s = build(request("glm-4.7-flash", "bf16", &["h100-sxm"], "vllm"));
+    assert_eq!(
+        kv_per_position(&placement::place(&s), 1152.0),
+        47.0 * 1152.0
+    );
+    // transformers keeps the decompressed K and V of every head: 20 heads x (qk_nope 192 +
+    // qk_rope 64) + 20 x v_head_dim 256 = 10,240 elements x 2 bytes = 20,480 per layer.
+    let s = build(request(
+        "glm-4.7-flash",
+        "bf16",
+        &["h100-sxm"],
+        "transformers",
+    ));
+    assert_eq!(
+        kv_per_position(&placement::place(&s), 20_480.0),
+        47.0 * 20_480.0
+    );
+    assert_eq!(transformers::kv_bytes_per_token(&s.model), 47 * 20_480);
+}
+
+/// The placement's resident bytes on each accelerator and on the host against what `fit` reports
+/// there, to the byte. A CPU-only run's one device is the host. The buffers are the memory
+/// model's own (`with_buffers`), so what this checks is that the placement puts every weight byte
+/// where the memory model does.
+fn resident_matches_fit(req: ScenarioRequest) {
+    let s = build(req);
+    let p = placement::with_buffers(&s);
+    let f = headroom_core::fit(&s);
+    if p.n_devices == 0 {
+        assert_eq!(f.devices.len(), 1);
+        assert_eq!(
+            p.resident_at(Site::Host),
+            f.devices[0].total_bytes,
+            "{}",
+            s.model.name
+        );
+        return;
+    }
+    assert_eq!(f.devices.len(), p.n_devices, "{}", s.model.name);
+    for (i, d) in f.devices.iter().enumerate() {
+        assert_eq!(
+            p.resident_on(i),
+            d.total_bytes,
+            "{} on {}",
+            s.model.name,
+            d.name
+        );
+    }
+    assert_eq!(
+        p.resident_at(Site::Host),
+        f.host_breakdown.total(),
+        "{} host",
+        s.model.name
+    );
+}
+
+#[test]
+fn resident_bytes_per_device_are_what_fit_reports() {
+    // dense on one GPU
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        ..request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+    });
+    // -ngl 20: twelve layers, the output layer and their KV in system RAM
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        gpu_layers: Some(20),
+        host: Some("ddr5-5600-2ch".into()),
+        ..request("llama-3.1-8b", "Q4_K_M", &["rtx-3060"], "llama.cpp")
+    });
+    // --n-cpu-moe 24
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        n_cpu_moe: Some(24),
+        ..request("qwen3-30b-a3b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+    });
+    // split over two GPUs by memory
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        gpus: Some(2),
+        ..request("llama-3.1-70b", "Q4_K_M", &["rtx-3090"], "llama.cpp")
+    });
+    // a projector on the GPU
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        mmproj: Some(true),
+        ..request("qwen3-vl-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+    });
+    // CPU only, with the repacked copy
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(4096),
+        ram_gib: Some(64.0),
+        ..request("qwen3-0.6b", "Q4_0", &["ryzen-9-7950x"], "llama.cpp")
+    });
+    // MLX on a Mac, vLLM tensor parallel, transformers
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        ..request("qwen3-8b", "mlx-4bit", &["m4-max-40c"], "mlx")
+    });
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(32768),
+        gpus: Some(2),
+        tensor_parallel: Some(2),
+        ..request("qwen3-32b", "bf16", &["h100-sxm"], "vllm")
+    });
+    resident_matches_fit(ScenarioRequest {
+        ctx: Some(8192),
+        ..request("qwen3-8b", "bf16", &["h100-sxm"], "transformers")
+    });
+}
+
+#[test]
+fn a_tied_table_is_resident_where_the_output_layer_reads_it() {
+    // Gemma 3 12B (tie_word_embeddings true) on an RTX 4090: the placement keeps the table on the
+    // GPU that runs the output layer, where the speed model reads it; fit's memory model counts
+    // it once, in the host's buffers. The two differ by exactly the table.
+    let s = build(ScenarioRequest {
+        ctx: Some(16384),
+        ..request("gemma-3-12b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+    });
+    assert!(s.model.tied_embeddings);
+    let table = headroom_core::Bytes(s.weight_summary.token_embd);
+    let p = placement::with_buffers(&s);
+    let f = headroom_core::fit(&s);
+    assert_eq!(p.resident_on(0), f.devices[0].total_bytes + table);
+    assert_eq!(p.resident_at(Site::Host) + table, f.host_breakdown.total());
+}
