@@ -1,13 +1,17 @@
 //! The placement: where each tensor, KV layer and buffer of a catalog scenario sits, derived by
-//! hand from the models' public config.json values (data/models/), and its resident bytes per
-//! device against `fit`'s.
+//! hand from the models' public config.json values (data/models/), its resident bytes per device
+//! against `fit`'s, and one reviewable snapshot per case of the placement with the answers `fit`
+//! and the speed model give for it.
 #![allow(clippy::unwrap_used)]
 
 use headroom_core::memory::{mlx, transformers, vllm};
-use headroom_core::placement::{self, Placement, Site};
+use headroom_core::placement::{self, BufferKind, Placement, Site};
 use headroom_core::plan::{Runtime, Scenario};
+use headroom_core::speed::{SpeedModel, SpeedQuery};
 use headroom_core::tensors::TensorRole;
 use headroom_data::ScenarioRequest;
+use std::collections::BTreeMap;
+use std::fmt::Write;
 
 fn build(req: ScenarioRequest) -> Scenario {
     headroom_data::build(&req, None).unwrap()
@@ -243,4 +247,243 @@ fn a_tied_table_is_resident_where_the_output_layer_reads_it() {
     let f = headroom_core::fit(&s);
     assert_eq!(p.resident_on(0), f.devices[0].total_bytes + table);
     assert_eq!(p.resident_at(Site::Host) + table, f.host_breakdown.total());
+}
+
+fn site_name(s: Site) -> String {
+    match s {
+        Site::Device(i) => format!("gpu{i}"),
+        Site::Shards(n) => format!("shards/{n}"),
+        Site::Host => "host".into(),
+    }
+}
+
+fn role_name(r: TensorRole) -> &'static str {
+    match r {
+        TensorRole::TokenEmbd => "token_embd",
+        TensorRole::Output => "output",
+        TensorRole::OutputNorm => "output_norm",
+        TensorRole::Attn => "attn",
+        TensorRole::Ffn => "ffn",
+        TensorRole::Experts => "experts",
+        TensorRole::SharedExperts => "shared_experts",
+        TensorRole::LayerOther => "layer_other",
+        TensorRole::Other => "other",
+    }
+}
+
+const MIB: f64 = 1_048_576.0;
+
+/// The placement with its buffers and the answers, as fixed-precision text tables.
+fn render(s: &Scenario) -> String {
+    let p = placement::with_buffers(s);
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(
+        w,
+        "{} {} on {} via {}",
+        s.model.name,
+        s.quant,
+        devices(s),
+        s.runtime.label()
+    )
+    .unwrap();
+    writeln!(w, "\ntensors").unwrap();
+    writeln!(
+        w,
+        "{:<15} {:>6} {:<9} {:>12} {:>14} {:>14}",
+        "role", "count", "device", "resident MiB", "MiB read/token", "GFLOP/token"
+    )
+    .unwrap();
+    // (role, site) -> (count, resident, read, flops), in placement order of first appearance
+    let mut groups: Vec<((TensorRole, Site), (u32, u64, f64, f64))> = Vec::new();
+    for t in &p.tensors {
+        let key = (t.role, t.site);
+        let i = match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                groups.push((key, (0, 0, 0.0, 0.0)));
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[i].1;
+        g.0 += 1;
+        g.1 += t.resident.0;
+        g.2 += t.read_per_token;
+        g.3 += t.flops_per_token;
+    }
+    for ((role, site), (n, res, read, flops)) in &groups {
+        writeln!(
+            w,
+            "{:<15} {:>6} {:<9} {:>12.2} {:>14.2} {:>14.3}",
+            role_name(*role),
+            n,
+            site_name(*site),
+            *res as f64 / MIB,
+            read / MIB,
+            flops / 1e9
+        )
+        .unwrap();
+    }
+    writeln!(w, "\nkv layers").unwrap();
+    writeln!(
+        w,
+        "{:<7} {:>6} {:<9} {:<9} {:>16} {:>17}",
+        "kind", "layers", "cache", "attention", "KiB read/position", "MFLOP/position"
+    )
+    .unwrap();
+    let mut kv: BTreeMap<(bool, Site, Site), (u32, f64, f64)> = BTreeMap::new();
+    for k in &p.kv {
+        let e = kv.entry((k.sliding, k.cache, k.attention)).or_default();
+        e.0 += 1;
+        e.1 += k.read_per_position;
+        e.2 += k.flops_per_position;
+    }
+    for ((sliding, cache, attn), (n, read, flops)) in &kv {
+        writeln!(
+            w,
+            "{:<7} {:>6} {:<9} {:<9} {:>16.3} {:>17.4}",
+            if *sliding { "sliding" } else { "full" },
+            n,
+            site_name(*cache),
+            site_name(*attn),
+            read / 1024.0,
+            flops / 1e6
+        )
+        .unwrap();
+    }
+    writeln!(w, "\nbuffers").unwrap();
+    writeln!(w, "{:<10} {:<9} {:>12}", "kind", "device", "resident MiB").unwrap();
+    for b in &p.buffers {
+        writeln!(
+            w,
+            "{:<10} {:<9} {:>12.2}",
+            buffer_name(b.kind),
+            site_name(b.site),
+            b.resident.0 as f64 / MIB
+        )
+        .unwrap();
+    }
+    let f = headroom_core::fit(s);
+    writeln!(w, "\nfit: n_ctx {}, fits {}", f.n_ctx, f.fits).unwrap();
+    for d in &f.devices {
+        writeln!(
+            w,
+            "{:<24} total {:>10.2} MiB of {:>10.2} MiB usable",
+            d.name,
+            d.total_bytes.0 as f64 / MIB,
+            d.usable_bytes.0 as f64 / MIB
+        )
+        .unwrap();
+    }
+    if f.host_breakdown.total().0 > 0 {
+        writeln!(
+            w,
+            "{:<24} total {:>10.2} MiB",
+            "host",
+            f.host_breakdown.total().0 as f64 / MIB
+        )
+        .unwrap();
+    }
+    let params = headroom_data::speed_params_for(s.runtime.name()).unwrap();
+    let q = SpeedQuery::default();
+    let sp = SpeedModel::new(s, params).query(&q);
+    writeln!(
+        w,
+        "speed (pp{} tg{}): decode {:.2} tok/s (bound {:.2}), prefill {}",
+        q.prompt_tokens,
+        q.gen_tokens,
+        sp.decode_tok_s,
+        sp.decode_bound_tok_s,
+        sp.prefill_tok_s
+            .map_or("none".to_string(), |t| format!("{t:.1} tok/s"))
+    )
+    .unwrap();
+    out
+}
+
+fn buffer_name(k: BufferKind) -> &'static str {
+    k.name()
+}
+
+fn devices(s: &Scenario) -> String {
+    s.devices
+        .iter()
+        .map(|d| d.id.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn snapshot(name: &str, req: ScenarioRequest) {
+    insta::assert_snapshot!(name, render(&build(req)));
+}
+
+#[test]
+fn snapshot_dense_gqa_on_cuda() {
+    snapshot(
+        "dense_gqa_cuda",
+        ScenarioRequest {
+            ctx: Some(8192),
+            ..request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+        },
+    );
+}
+
+#[test]
+fn snapshot_partial_offload() {
+    snapshot(
+        "partial_offload_ngl",
+        ScenarioRequest {
+            ctx: Some(8192),
+            gpu_layers: Some(20),
+            host: Some("ddr5-5600-2ch".into()),
+            ..request("llama-3.1-8b", "Q4_K_M", &["rtx-3060"], "llama.cpp")
+        },
+    );
+}
+
+#[test]
+fn snapshot_moe_with_n_cpu_moe() {
+    snapshot(
+        "moe_n_cpu_moe",
+        ScenarioRequest {
+            ctx: Some(8192),
+            n_cpu_moe: Some(24),
+            host: Some("ddr5-5600-2ch".into()),
+            ..request("qwen3-30b-a3b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+        },
+    );
+}
+
+#[test]
+fn snapshot_sliding_window() {
+    snapshot(
+        "sliding_window",
+        ScenarioRequest {
+            ctx: Some(16384),
+            ..request("gemma-3-12b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+        },
+    );
+}
+
+#[test]
+fn snapshot_mlx_on_a_mac() {
+    snapshot(
+        "mlx_mac",
+        ScenarioRequest {
+            ctx: Some(8192),
+            ..request("qwen3-8b", "mlx-4bit", &["m4-max-40c"], "mlx")
+        },
+    );
+}
+
+#[test]
+fn snapshot_cpu_only() {
+    snapshot(
+        "cpu_only",
+        ScenarioRequest {
+            ctx: Some(4096),
+            ram_gib: Some(64.0),
+            ..request("qwen3-0.6b", "Q4_0", &["ryzen-9-7950x"], "llama.cpp")
+        },
+    );
 }
