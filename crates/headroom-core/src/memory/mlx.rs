@@ -51,7 +51,7 @@ pub fn kv_bytes_per_token(m: &ModelSpec, kv_bits: Option<u8>) -> f64 {
 }
 
 pub fn allocate(m: &ModelSpec, weights_total: u64, s: &MlxSettings) -> (Breakdown, u32) {
-    let n_ctx = if s.n_ctx == 0 { m.n_ctx_train } else { s.n_ctx };
+    let n_ctx = m.context_or_trained(s.n_ctx);
     let cells = n_ctx.div_ceil(KV_STEP) * KV_STEP;
     let mut kv = kv_bytes_per_token(m, s.kv_bits) * f64::from(cells);
     if let Some(sw) = &m.sliding_window {

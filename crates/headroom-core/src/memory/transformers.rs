@@ -53,7 +53,7 @@ pub fn allocate(
     gpu: Option<&DeviceSpec>,
     s: &TransformersSettings,
 ) -> Breakdown {
-    let n = u64::from(if s.n_ctx == 0 { m.n_ctx_train } else { s.n_ctx });
+    let n = u64::from(m.context_or_trained(s.n_ctx));
     let b = u64::from(s.batch.max(1));
     let e = u64::from(m.n_embd);
     let ff = match m.moe {

@@ -113,11 +113,7 @@ pub fn activation_peak(m: &ModelSpec, tokens: u64, tp: u64) -> Bytes {
 
 pub fn plan(m: &ModelSpec, weights_total: u64, gpu: &DeviceSpec, s: &VllmSettings) -> VllmPlan {
     let tp = u64::from(s.tensor_parallel_size.max(1));
-    let max_model_len = if s.max_model_len == 0 {
-        m.n_ctx_train
-    } else {
-        s.max_model_len
-    };
+    let max_model_len = m.context_or_trained(s.max_model_len);
     let budget = Bytes((gpu.memory.0 as f64 * s.gpu_memory_utilization.clamp(0.0, 1.0)) as u64);
     let w = Bytes(weights_total / tp);
     let act_tokens = u64::from(s.max_num_batched_tokens.max(1));

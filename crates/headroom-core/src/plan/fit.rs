@@ -187,11 +187,7 @@ impl<'a> Prepared<'a> {
             }
             Runtime::Transformers(ts) => {
                 let b = transformers::allocate(m, self.weights_total, self.gpus.first(), ts);
-                let n = if ts.n_ctx == 0 {
-                    m.n_ctx_train
-                } else {
-                    ts.n_ctx
-                };
+                let n = m.context_or_trained(ts.n_ctx);
                 Placed {
                     n_ctx: n,
                     devices: vec![b],
