@@ -38,10 +38,10 @@ fn kv_per_position(p: &Placement, per_layer: f64) -> f64 {
 #[test]
 fn a_tied_embedding_is_read_whole_as_the_output_head() {
     // Qwen3-0.6B F16 on an RTX 4090 (config.json: hidden 1024, vocab 151936,
-    // tie_word_embeddings true). The 151936 x 1024 F16 table, 311,164,928 bytes, sits on the GPU
+    // tie_word_embeddings true). The 151936 x 1024 F16 table, 311,164,928 bytes, is copied to the GPU
     // that runs the output layer and every token reads it whole for its logits; with the 28
     // layers and the output norm (881,065,984 bytes, tests/speed.rs) a token reads
-    // 1,192,230,912 bytes there.
+    // 1,192,230,912 bytes there. The input table, in system RAM, costs a token one row.
     let s = build(request("qwen3-0.6b", "F16", &["rtx-4090"], "llama.cpp"));
     let p = placement::place(&s);
     let embd: Vec<_> = p
@@ -49,10 +49,12 @@ fn a_tied_embedding_is_read_whole_as_the_output_head() {
         .iter()
         .filter(|t| t.role == TensorRole::TokenEmbd)
         .collect();
-    assert_eq!(embd.len(), 1);
-    assert_eq!(embd[0].site, Site::Device(0));
-    assert_eq!(embd[0].read_per_token, 311_164_928.0);
-    assert_eq!(embd[0].flops_per_token, 2.0 * 151_936.0 * 1024.0);
+    // the input table in system RAM, a lookup; its copy on the GPU, the output head
+    assert_eq!(embd.len(), 2);
+    assert_eq!((embd[0].site, embd[0].read_per_token), (Site::Host, 0.0));
+    assert_eq!(embd[1].site, Site::Device(0));
+    assert_eq!(embd[1].read_per_token, 311_164_928.0);
+    assert_eq!(embd[1].flops_per_token, 2.0 * 151_936.0 * 1024.0);
     assert_eq!(p.weight_reads_at(Site::Device(0)), 1_192_230_912.0);
     assert_eq!(p.weight_reads_at(Site::Host), 0.0);
 }
@@ -233,10 +235,12 @@ fn resident_bytes_per_device_are_what_fit_reports() {
 }
 
 #[test]
-fn a_tied_table_is_resident_where_the_output_layer_reads_it() {
-    // Gemma 3 12B (tie_word_embeddings true) on an RTX 4090: the placement keeps the table on the
-    // GPU that runs the output layer, where the speed model reads it; fit's memory model counts
-    // it once, in the host's buffers. The two differ by exactly the table.
+fn a_tied_table_is_resident_on_the_host_and_copied_to_the_output_gpu() {
+    // Gemma 3 12B (tied embeddings) on an RTX 4090: the input table stays in system RAM, and
+    // llama.cpp loads a copy as the output head into the output layer's buffer on the GPU
+    // (llama-model-loader.cpp `create_tensor` gives a TENSOR_DUPLICATED token_embd
+    // LLM_TENSOR_OUTPUT's buffer list). The placement holds both; fit's memory model counts the
+    // host table only, so the GPU differs from fit by exactly the table.
     let s = build(ScenarioRequest {
         ctx: Some(16384),
         ..request("gemma-3-12b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
@@ -244,9 +248,20 @@ fn a_tied_table_is_resident_where_the_output_layer_reads_it() {
     assert!(s.model.tied_embeddings);
     let table = headroom_core::Bytes(s.weight_summary.token_embd);
     let p = placement::with_buffers(&s);
+    let embd: Vec<_> = p
+        .tensors
+        .iter()
+        .filter(|t| t.role == TensorRole::TokenEmbd)
+        .map(|t| (t.site, t.resident, t.read_per_token))
+        .collect();
+    let whole = table.0 as f64;
+    assert_eq!(
+        embd,
+        [(Site::Host, table, 0.0), (Site::Device(0), table, whole)]
+    );
     let f = headroom_core::fit(&s);
     assert_eq!(p.resident_on(0), f.devices[0].total_bytes + table);
-    assert_eq!(p.resident_at(Site::Host) + table, f.host_breakdown.total());
+    assert_eq!(p.resident_at(Site::Host), f.host_breakdown.total());
 }
 
 fn site_name(s: Site) -> String {
@@ -273,6 +288,15 @@ fn role_name(r: TensorRole) -> &'static str {
 
 const MIB: f64 = 1_048_576.0;
 
+/// Tensors of one role at one site, summed.
+#[derive(Default)]
+struct Group {
+    count: u32,
+    resident: u64,
+    read: f64,
+    flops: f64,
+}
+
 /// The placement with its buffers and the answers, as fixed-precision text tables.
 fn render(s: &Scenario) -> String {
     let p = placement::with_buffers(s);
@@ -294,33 +318,33 @@ fn render(s: &Scenario) -> String {
         "role", "count", "device", "resident MiB", "MiB read/token", "GFLOP/token"
     )
     .unwrap();
-    // (role, site) -> (count, resident, read, flops), in placement order of first appearance
-    let mut groups: Vec<((TensorRole, Site), (u32, u64, f64, f64))> = Vec::new();
+    // tensors grouped by role and site, in the order each group first appears
+    let mut groups: Vec<((TensorRole, Site), Group)> = Vec::new();
     for t in &p.tensors {
         let key = (t.role, t.site);
         let i = match groups.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                groups.push((key, (0, 0, 0.0, 0.0)));
+                groups.push((key, Group::default()));
                 groups.len() - 1
             }
         };
         let g = &mut groups[i].1;
-        g.0 += 1;
-        g.1 += t.resident.0;
-        g.2 += t.read_per_token;
-        g.3 += t.flops_per_token;
+        g.count += 1;
+        g.resident += t.resident.0;
+        g.read += t.read_per_token;
+        g.flops += t.flops_per_token;
     }
-    for ((role, site), (n, res, read, flops)) in &groups {
+    for ((role, site), g) in &groups {
         writeln!(
             w,
             "{:<15} {:>6} {:<9} {:>12.2} {:>14.2} {:>14.3}",
             role_name(*role),
-            n,
+            g.count,
             site_name(*site),
-            *res as f64 / MIB,
-            read / MIB,
-            flops / 1e9
+            g.resident as f64 / MIB,
+            g.read / MIB,
+            g.flops / 1e9
         )
         .unwrap();
     }

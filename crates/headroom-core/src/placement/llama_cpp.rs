@@ -4,7 +4,7 @@
 
 use super::{
     accelerators, attn_flops_per_pos, expert_frac, tensor_at, window, KvPlace, Placement, Site,
-    Split,
+    Split, TensorPlace,
 };
 use crate::memory::kv_cache::{self, KvElement, KvLayout};
 use crate::memory::llama_cpp::{place_layers, LlamaCppSettings};
@@ -25,23 +25,29 @@ pub(super) fn place(s: &Scenario, ls: &LlamaCppSettings) -> Placement {
     let ngl = ls.n_gpu_layers.unwrap_or(m.n_layer + 1);
     let layers = place_layers(m.n_layer, ngl, &split);
     let experts_on_host = |il: u32| ls.cpu_moe || il < ls.n_cpu_moe;
-    let tensors = s
-        .weights
-        .iter()
-        .map(|t| {
-            let dev = match (t.role, t.layer) {
-                // tied: llama.cpp duplicates the table onto the output layer's device
-                // (TENSOR_DUPLICATED), which reads it as the output head
-                (TensorRole::TokenEmbd, _) if m.tied_embeddings => layers.output,
-                (TensorRole::TokenEmbd, _) => None,
-                (TensorRole::Output | TensorRole::OutputNorm, _) => layers.output,
-                (TensorRole::Experts, Some(il)) if experts_on_host(il) => None,
-                (_, Some(il)) => layers.layers.get(il as usize).copied().flatten(),
-                _ => None,
-            };
-            tensor_at(m, t, site(dev))
-        })
-        .collect();
+    let mut tensors = Vec::with_capacity(s.weights.len() + 1);
+    for t in &s.weights {
+        let dev = match (t.role, t.layer) {
+            // tied, with the output layer on a GPU: the input table stays in system RAM (one
+            // row per token) and llama.cpp loads a copy as the output head in the output layer's
+            // buffer (llama-model-loader.cpp `create_tensor`: a TENSOR_DUPLICATED token_embd
+            // takes LLM_TENSOR_OUTPUT's buffer list), read whole for every token's logits
+            (TensorRole::TokenEmbd, _) if m.tied_embeddings && layers.output.is_some() => {
+                tensors.push(TensorPlace {
+                    read_per_token: 0.0,
+                    flops_per_token: 0.0,
+                    ..tensor_at(m, t, Site::Host)
+                });
+                layers.output
+            }
+            (TensorRole::TokenEmbd, _) => None,
+            (TensorRole::Output | TensorRole::OutputNorm, _) => layers.output,
+            (TensorRole::Experts, Some(il)) if experts_on_host(il) => None,
+            (_, Some(il)) => layers.layers.get(il as usize).copied().flatten(),
+            _ => None,
+        };
+        tensors.push(tensor_at(m, t, site(dev)));
+    }
     let (k, v) = (KvElement::Ggml(ls.type_k), KvElement::Ggml(ls.type_v));
     let row = kv_cache::position_bytes(m, KvLayout::Latent, 1, k, v);
     let attn = attn_flops_per_pos(m);
