@@ -437,77 +437,60 @@ fn devices(s: &Scenario) -> String {
         .join(" + ")
 }
 
-fn snapshot(name: &str, req: ScenarioRequest) {
-    insta::assert_snapshot!(name, render(&build(req)));
-}
-
+/// One snapshot per case: dense GQA on a CUDA GPU, a partial offload (-ngl), a MoE with
+/// --n-cpu-moe, a sliding-window model, MLX on a Mac, a CPU-only run.
 #[test]
-fn snapshot_dense_gqa_on_cuda() {
-    snapshot(
-        "dense_gqa_cuda",
-        ScenarioRequest {
-            ctx: Some(8192),
-            ..request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
-        },
-    );
-}
-
-#[test]
-fn snapshot_partial_offload() {
-    snapshot(
-        "partial_offload_ngl",
-        ScenarioRequest {
-            ctx: Some(8192),
-            gpu_layers: Some(20),
-            host: Some("ddr5-5600-2ch".into()),
-            ..request("llama-3.1-8b", "Q4_K_M", &["rtx-3060"], "llama.cpp")
-        },
-    );
-}
-
-#[test]
-fn snapshot_moe_with_n_cpu_moe() {
-    snapshot(
-        "moe_n_cpu_moe",
-        ScenarioRequest {
-            ctx: Some(8192),
-            n_cpu_moe: Some(24),
-            host: Some("ddr5-5600-2ch".into()),
-            ..request("qwen3-30b-a3b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
-        },
-    );
-}
-
-#[test]
-fn snapshot_sliding_window() {
-    snapshot(
-        "sliding_window",
-        ScenarioRequest {
-            ctx: Some(16384),
-            ..request("gemma-3-12b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
-        },
-    );
-}
-
-#[test]
-fn snapshot_mlx_on_a_mac() {
-    snapshot(
-        "mlx_mac",
-        ScenarioRequest {
-            ctx: Some(8192),
-            ..request("qwen3-8b", "mlx-4bit", &["m4-max-40c"], "mlx")
-        },
-    );
-}
-
-#[test]
-fn snapshot_cpu_only() {
-    snapshot(
-        "cpu_only",
-        ScenarioRequest {
-            ctx: Some(4096),
-            ram_gib: Some(64.0),
-            ..request("qwen3-0.6b", "Q4_0", &["ryzen-9-7950x"], "llama.cpp")
-        },
-    );
+fn snapshots_of_the_placement_and_its_answers() {
+    let cases = [
+        (
+            "dense_gqa_cuda",
+            ScenarioRequest {
+                ctx: Some(8192),
+                ..request("qwen3-8b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+            },
+        ),
+        (
+            "partial_offload_ngl",
+            ScenarioRequest {
+                ctx: Some(8192),
+                gpu_layers: Some(20),
+                host: Some("ddr5-5600-2ch".into()),
+                ..request("llama-3.1-8b", "Q4_K_M", &["rtx-3060"], "llama.cpp")
+            },
+        ),
+        (
+            "moe_n_cpu_moe",
+            ScenarioRequest {
+                ctx: Some(8192),
+                n_cpu_moe: Some(24),
+                host: Some("ddr5-5600-2ch".into()),
+                ..request("qwen3-30b-a3b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+            },
+        ),
+        (
+            "sliding_window",
+            ScenarioRequest {
+                ctx: Some(16384),
+                ..request("gemma-3-12b", "Q4_K_M", &["rtx-4090"], "llama.cpp")
+            },
+        ),
+        (
+            "mlx_mac",
+            ScenarioRequest {
+                ctx: Some(8192),
+                ..request("qwen3-8b", "mlx-4bit", &["m4-max-40c"], "mlx")
+            },
+        ),
+        (
+            "cpu_only",
+            ScenarioRequest {
+                ctx: Some(4096),
+                ram_gib: Some(64.0),
+                ..request("qwen3-0.6b", "Q4_0", &["ryzen-9-7950x"], "llama.cpp")
+            },
+        ),
+    ];
+    for (name, req) in cases {
+        insta::assert_snapshot!(name, render(&build(req)));
+    }
 }
