@@ -38,9 +38,12 @@ fn provenance_keys(sub: &str) -> &'static [&'static str] {
 
 /// The record with `drop` removed from its top level, each kept value's text as written.
 fn without(path: &Path, drop: &[&str]) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .expect("a data file reads");
     let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not a JSON object: {e}", path.display()));
+        .map_err(|e| format!("{} is not a JSON object: {e}", path.display()))
+        .expect("a data file is a JSON object");
     let kept: BTreeMap<&String, &RawValue> = map
         .iter()
         .filter(|(k, _)| !drop.contains(&k.as_str()))
