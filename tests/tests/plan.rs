@@ -214,3 +214,28 @@ fn a_local_model_is_a_row_named_by_its_path() {
     // 8192 trained tokens of a 4.9 GB file fit 24 GB whole
     assert_eq!(e.max_context, Some(8192));
 }
+
+#[test]
+fn context_zero_is_the_trained_length_for_every_runtime() {
+    // Qwen3-8B's config.json: max_position_embeddings 40960, a multiple of llama.cpp's 256-cell
+    // padding and of mlx-lm's 256-token KV step, so every runtime allocates exactly 40,960.
+    for (runtime, quant, hw) in [
+        ("llama.cpp", "Q4_K_M", "h100-sxm"),
+        ("vllm", "bf16", "h100-sxm"),
+        ("transformers", "bf16", "h100-sxm"),
+        ("mlx", "mlx-4bit", "m3-ultra"),
+    ] {
+        let req = headroom_data::ScenarioRequest {
+            model: "qwen3-8b".into(),
+            quant: Some(quant.into()),
+            hardware: vec![hw.into()],
+            runtime: Some(runtime.into()),
+            ctx: Some(0),
+            ..headroom_data::ScenarioRequest::default()
+        };
+        let s = headroom_data::build(&req, None).expect("scenario");
+        assert_eq!(s.model.context_or_trained(0), 40_960, "{runtime}");
+        assert_eq!(s.model.context_or_trained(4096), 4096, "{runtime}");
+        assert_eq!(fit(&s).n_ctx, 40_960, "{runtime}");
+    }
+}

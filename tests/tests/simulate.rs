@@ -10,7 +10,6 @@ use headroom_core::simulate::{
     LlamaServerConfig, OllamaConfig, Report, Roofline, Scaled, Slo, StepTimes, VllmConfig,
     Workload,
 };
-use headroom_core::GgmlType;
 
 fn poisson(rate: f64, prompt: Lengths, output: Lengths, requests: u32, seed: u64) -> Workload {
     Workload {
@@ -417,13 +416,15 @@ fn a_seed_gives_the_same_run() {
 #[test]
 fn slo_search_and_fleet_sizing_on_the_roofline() {
     // Qwen3-8B Q4_K_M on an RTX 4090 through llama-server -np 4, roofline step times.
-    let (m, w) = qwen3_8b_q4();
-    let gpu = headroom_data::catalog()
-        .unwrap()
-        .hardware("rtx-4090")
-        .unwrap();
-    let kv = kv_cache::bytes_per_token(&m, GgmlType::F16, GgmlType::F16);
-    let steps = Roofline::new(&m, &w, &gpu, kv.0).unwrap();
+    let m = qwen3_8b_q4().0;
+    let req = headroom_data::ScenarioRequest {
+        model: "qwen3-8b".into(),
+        quant: Some("Q4_K_M".into()),
+        hardware: vec!["rtx-4090".into()],
+        runtime: Some("llama.cpp".into()),
+        ..headroom_data::ScenarioRequest::default()
+    };
+    let steps = Roofline::new(&headroom_data::build(&req, None).expect("scenario")).unwrap();
     let e = EngineConfig::LlamaServer(LlamaServerConfig::from_settings(
         &m,
         &LlamaCppSettings {

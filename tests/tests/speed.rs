@@ -138,6 +138,33 @@ fn a_tied_embedding_model_reads_its_output_head() {
 }
 
 #[test]
+fn the_simulators_roofline_is_the_speed_bound() {
+    // Llama 3 8B in 16 bits on an RTX 3090 (936 GB/s, 142 dense FP16 TFLOPS in
+    // data/hardware/rtx-3090.json): 15,009,849,344 weight bytes per token (above). KV per cached
+    // position: 32 layers x 8 kv heads x 128 x (K + V) x 2 bytes = 131,072.
+    // Decode at 1000 cached tokens: (15,009,849,344 + 131,072,000) / 936e9 s, memory-bound
+    // (FLOPs: 2 x 7,504,924,672 + 1000 x 32 layers x 2 x 32 heads x (128 + 128) = 15.53 GFLOP,
+    // 0.11 ms at 142 TFLOPS), and the speed model's physical bound for the same step.
+    let s = scenario(
+        "llama-3-8b",
+        Quant::Float16,
+        &["rtx-3090"],
+        LlamaCppSettings::default(),
+    );
+    let r = headroom_core::simulate::roofline_for(&s).expect("roofline");
+    let expect = 15_140_921_344.0 / 936e9;
+    let t = headroom_core::simulate::StepTimes::decode(&r, 1, 1000);
+    assert!(close(t, expect, 1e-12), "{t} vs {expect}");
+    let (_, bound) = SpeedModel::new(&s, &bound_only()).decode_step(1000.0, 1.0, 1.0);
+    assert!(close(t, bound, 1e-12), "{t} vs {bound}");
+    // A 512-token prompt from an empty cache is compute-bound: 512 x 15,009,849,344 matmul FLOPs
+    // plus attention of token i to the i before it, 512 x 511 / 2 = 130,816 pairs x 524,288
+    // FLOPs: 7,753,628,123,136 FLOPs / 142e12 = 54.60 ms (its bytes, 15,076,958,208, take 16.1 ms).
+    let p = headroom_core::simulate::StepTimes::prefill(&r, 512, 0, 1);
+    assert!(close(p, 7_753_628_123_136.0 / 142e12, 1e-12), "{p}");
+}
+
+#[test]
 fn offloaded_layers_run_at_system_ram_bandwidth() {
     // Llama 3 8B in 16 bits, -ngl 16: layers 16..31 on the RTX 3090, layers 0..15 and the output
     // layer in system RAM (dual-channel DDR5-5600, 89.6 GB/s). One layer: 218,112,000 parameters

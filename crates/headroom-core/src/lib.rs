@@ -9,6 +9,7 @@ pub mod hardware;
 pub mod measure;
 pub mod memory;
 pub mod model;
+pub mod placement;
 pub mod plan;
 pub mod quant;
 pub mod simulate;

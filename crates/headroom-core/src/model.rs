@@ -202,6 +202,16 @@ pub mod limits {
 }
 
 impl ModelSpec {
+    /// A runtime's context setting with 0 resolved: every runtime reads 0 (llama.cpp `-c 0`,
+    /// vLLM's unset `--max-model-len`, mlx-lm and transformers with no limit) as the trained length.
+    pub fn context_or_trained(&self, requested: u32) -> u32 {
+        if requested == 0 {
+            self.n_ctx_train
+        } else {
+            requested
+        }
+    }
+
     /// Checks ranges and consistency, naming the field that is wrong.
     pub fn validate(&self) -> Result<(), ModelError> {
         use limits::*;

@@ -17,18 +17,73 @@ pub fn pad_ctx(n_ctx: u32, pad: u32) -> u32 {
     n_ctx.div_ceil(pad).saturating_mul(pad)
 }
 
-/// Width of one token's K and V rows in layer `il` (elements), as llama.cpp stores them.
-/// MLA models cache the compressed latent plus the rope part in K and no separate V
-/// (llama-kv-cache.cpp: `has_v = !is_mla`).
-pub fn kv_row_elements(m: &ModelSpec, _il: u32) -> (u64, u64) {
-    if let Some(mla) = m.mla {
-        return (
+/// How a runtime caches an MLA model's attention: the compressed latent, or K and V per head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvLayout {
+    /// The latent plus the rope part in K, no separate V: llama.cpp (llama-kv-cache.cpp:
+    /// `has_v = !is_mla`), vLLM's MLA backends, and mlx-lm (mlx_lm/models/deepseek_v3.py at
+    /// d78bf58: `cache.update_and_fetch(kv_latent, k_pe)`).
+    Latent,
+    /// K (`qk_nope + qk_rope` wide) and V (`v_head_dim` wide) for every query head: transformers'
+    /// DeepSeek-V3 caches the decompressed states.
+    PerHead,
+}
+
+/// Bytes one cached element takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KvElement {
+    /// A ggml cache type (`-ctk`/`-ctv`), rounded up to whole blocks per row.
+    Ggml(GgmlType),
+    /// A flat size per element (bf16 2, fp8 1, MLX's affine 4-bit (4 + 32/64) / 8).
+    Bytes(f64),
+}
+
+impl KvElement {
+    fn bytes_for(self, n: u64) -> f64 {
+        match self {
+            KvElement::Ggml(t) => t.bytes_for(n) as f64,
+            KvElement::Bytes(b) => n as f64 * b,
+        }
+    }
+}
+
+/// Width of one token's K and V rows in one layer (elements) on one of `tp` tensor-parallel
+/// shards. KV heads are split across the shards and replicated when there are fewer heads than
+/// shards; an MLA latent is replicated on every shard.
+pub fn row_elements(m: &ModelSpec, layout: KvLayout, tp: u32) -> (u64, u64) {
+    let tp = u64::from(tp.max(1));
+    match (m.mla, layout) {
+        (Some(mla), KvLayout::Latent) => (
             u64::from(mla.kv_lora_rank) + u64::from(mla.qk_rope_head_dim),
             0,
-        );
+        ),
+        (Some(mla), KvLayout::PerHead) => {
+            let heads = (u64::from(m.n_head) / tp).max(1);
+            (
+                heads * u64::from(mla.qk_nope_head_dim + mla.qk_rope_head_dim),
+                heads * u64::from(mla.v_head_dim),
+            )
+        }
+        (None, _) => {
+            let heads = (u64::from(m.n_head_kv) / tp).max(1);
+            (
+                heads * u64::from(m.head_dim_k),
+                heads * u64::from(m.head_dim_v),
+            )
+        }
     }
-    let nkv = u64::from(m.n_head_kv);
-    (nkv * u64::from(m.head_dim_k), nkv * u64::from(m.head_dim_v))
+}
+
+/// Bytes one token's K and V rows take in one attention layer: the one per-position KV size every
+/// runtime's memory model and the speed model's reads are built from.
+pub fn position_bytes(m: &ModelSpec, layout: KvLayout, tp: u32, k: KvElement, v: KvElement) -> f64 {
+    let (ke, ve) = row_elements(m, layout, tp);
+    k.bytes_for(ke) + v.bytes_for(ve)
+}
+
+/// Width of one token's K and V rows in layer `il` (elements), as llama.cpp stores them.
+pub fn kv_row_elements(m: &ModelSpec, _il: u32) -> (u64, u64) {
+    row_elements(m, KvLayout::Latent, 1)
 }
 
 /// Bytes for `cells` tokens of one layer's K and V in the given cache types.

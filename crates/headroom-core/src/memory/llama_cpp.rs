@@ -163,11 +163,7 @@ pub struct Allocation {
 
 /// The context llama.cpp will actually allocate for a requested `n_ctx`.
 pub fn effective_ctx(m: &ModelSpec, requested: u32) -> u32 {
-    let n = if requested == 0 {
-        m.n_ctx_train
-    } else {
-        requested
-    };
+    let n = m.context_or_trained(requested);
     kv_cache::pad_ctx(n.max(1), kv_cache::LLAMA_CPP_CTX_PAD)
 }
 

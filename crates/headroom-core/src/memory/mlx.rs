@@ -1,6 +1,7 @@
 //! MLX (mlx_lm, LM Studio's MLX engine): weights, a KV cache grown in 256-token steps, and the
 //! activations of one prefill chunk, all inside the Mac GPU's working set.
 
+use super::kv_cache::{self, KvElement, KvLayout};
 use super::Breakdown;
 use crate::model::ModelSpec;
 use crate::units::Bytes;
@@ -33,30 +34,31 @@ impl Default for MlxSettings {
 /// mlx_lm's `KVCache.step`: the cache grows in blocks of 256 tokens.
 pub const KV_STEP: u32 = 256;
 
-pub fn kv_bytes_per_token(m: &ModelSpec, kv_bits: Option<u8>) -> f64 {
-    let elements = match m.mla {
-        Some(mla) => {
-            f64::from(m.n_head)
-                * f64::from(mla.qk_nope_head_dim + mla.qk_rope_head_dim + mla.v_head_dim)
-        }
-        None => f64::from(m.n_head_kv) * f64::from(m.head_dim_k + m.head_dim_v),
-    };
-    let bytes_per_elt = match kv_bits {
-        // affine quantization with a 16-bit scale and bias per 64 elements
+/// Bytes of one cached element: `--kv-bits` affine quantization with a 16-bit scale and bias per
+/// 64 elements, else the model's dtype (at least 16 bits).
+pub fn kv_element(m: &ModelSpec, kv_bits: Option<u8>) -> KvElement {
+    KvElement::Bytes(match kv_bits {
         Some(b) => (f64::from(b) + 32.0 / 64.0) / 8.0,
         None => m.native_dtype.bytes().max(2.0),
-    };
-    elements * bytes_per_elt * f64::from(m.n_full_attn_layers())
+    })
+}
+
+/// KV bytes per token over the full-attention layers; an MLA model caches its latent and rope
+/// key (mlx_lm/models/deepseek_v3.py at d78bf58).
+pub fn kv_bytes_per_token(m: &ModelSpec, kv_bits: Option<u8>) -> f64 {
+    let e = kv_element(m, kv_bits);
+    kv_cache::position_bytes(m, KvLayout::Latent, 1, e, e) * f64::from(m.n_full_attn_layers())
 }
 
 pub fn allocate(m: &ModelSpec, weights_total: u64, s: &MlxSettings) -> (Breakdown, u32) {
-    let n_ctx = if s.n_ctx == 0 { m.n_ctx_train } else { s.n_ctx };
+    let n_ctx = m.context_or_trained(s.n_ctx);
     let cells = n_ctx.div_ceil(KV_STEP) * KV_STEP;
     let mut kv = kv_bytes_per_token(m, s.kv_bits) * f64::from(cells);
     if let Some(sw) = &m.sliding_window {
         // mlx_lm's RotatingKVCache keeps `window` tokens for sliding-window layers.
         let swa = (0..m.n_layer).filter(|&il| m.is_swa_layer(il)).count() as f64;
-        let per_layer = f64::from(m.n_head_kv) * f64::from(m.head_dim_k + m.head_dim_v) * 2.0;
+        let bf16 = KvElement::Bytes(2.0);
+        let per_layer = kv_cache::position_bytes(m, KvLayout::Latent, 1, bf16, bf16);
         kv += swa * per_layer * f64::from(sw.window.min(cells));
     }
     let chunk = u64::from(s.prefill_step.min(n_ctx).max(1));

@@ -1,6 +1,7 @@
 //! Hugging Face transformers with PyTorch: weights, a DynamicCache, and prefill activations,
 //! which depend on the attention implementation (eager materializes the score matrix).
 
+use super::kv_cache::{self, KvElement, KvLayout};
 use super::overhead;
 use super::Breakdown;
 use crate::hardware::DeviceSpec;
@@ -33,17 +34,17 @@ impl Default for TransformersSettings {
     }
 }
 
+/// Bytes of one cached element: the model's dtype, at least 16 bits.
+pub fn kv_element(m: &ModelSpec) -> KvElement {
+    KvElement::Bytes(m.native_dtype.bytes().max(2.0).floor())
+}
+
+/// KV bytes per token: the DynamicCache keeps K and V of every layer (an MLA model's decompressed
+/// K and V per head).
 pub fn kv_bytes_per_token(m: &ModelSpec) -> u64 {
-    let elt = m.native_dtype.bytes().max(2.0) as u64;
-    let per_layer = match m.mla {
-        // transformers' DeepSeek-V3 caches the decompressed K and V per head.
-        Some(mla) => {
-            u64::from(m.n_head)
-                * u64::from(mla.qk_nope_head_dim + mla.qk_rope_head_dim + mla.v_head_dim)
-        }
-        None => u64::from(m.n_head_kv) * u64::from(m.head_dim_k + m.head_dim_v),
-    };
-    per_layer * elt * u64::from(m.n_layer)
+    let e = kv_element(m);
+    let per_layer = kv_cache::position_bytes(m, KvLayout::PerHead, 1, e, e);
+    per_layer as u64 * u64::from(m.n_layer)
 }
 
 pub fn allocate(
@@ -52,7 +53,7 @@ pub fn allocate(
     gpu: Option<&DeviceSpec>,
     s: &TransformersSettings,
 ) -> Breakdown {
-    let n = u64::from(if s.n_ctx == 0 { m.n_ctx_train } else { s.n_ctx });
+    let n = u64::from(m.context_or_trained(s.n_ctx));
     let b = u64::from(s.batch.max(1));
     let e = u64::from(m.n_embd);
     let ff = match m.moe {

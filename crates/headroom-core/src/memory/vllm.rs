@@ -1,6 +1,7 @@
 //! vLLM: a preallocated budget (`gpu_memory_utilization` of the card) split into weights, the
 //! activation peak of a profiling run, CUDA graphs and a paged KV cache that takes the rest.
 
+use super::kv_cache::{self, KvElement, KvLayout};
 use super::overhead;
 use super::Breakdown;
 use crate::hardware::DeviceSpec;
@@ -75,23 +76,22 @@ pub struct VllmPlan {
     pub max_model_len: u32,
 }
 
-/// KV bytes per token on one GPU: every layer keeps K and V (or the MLA latent) for every token.
-pub fn kv_bytes_per_token(m: &ModelSpec, s: &VllmSettings) -> u64 {
-    let elt = if s.kv_cache_fp8 {
-        1
+/// Bytes of one cached element: fp8 with `--kv-cache-dtype fp8`, else the model's dtype (at least
+/// 16 bits).
+pub fn kv_element(m: &ModelSpec, s: &VllmSettings) -> KvElement {
+    KvElement::Bytes(if s.kv_cache_fp8 {
+        1.0
     } else {
-        m.native_dtype.bytes().max(2.0) as u64
-    };
-    let tp = u64::from(s.tensor_parallel_size.max(1));
-    let per_layer = match m.mla {
-        Some(mla) => u64::from(mla.kv_lora_rank + mla.qk_rope_head_dim),
-        None => {
-            // KV heads are split across GPUs, replicated when there are fewer heads than GPUs.
-            let heads = (u64::from(m.n_head_kv) / tp).max(1);
-            heads * u64::from(m.head_dim_k + m.head_dim_v)
-        }
-    };
-    per_layer * elt * u64::from(m.n_layer)
+        m.native_dtype.bytes().max(2.0).floor()
+    })
+}
+
+/// KV bytes per token on one GPU: every layer keeps K and V (or the MLA latent) for every token;
+/// KV heads are split across the tensor-parallel GPUs.
+pub fn kv_bytes_per_token(m: &ModelSpec, s: &VllmSettings) -> u64 {
+    let e = kv_element(m, s);
+    let per_layer = kv_cache::position_bytes(m, KvLayout::Latent, s.tensor_parallel_size, e, e);
+    per_layer as u64 * u64::from(m.n_layer)
 }
 
 /// Peak activations of a forward pass over `tokens` tokens (bf16), on one GPU.
@@ -113,11 +113,7 @@ pub fn activation_peak(m: &ModelSpec, tokens: u64, tp: u64) -> Bytes {
 
 pub fn plan(m: &ModelSpec, weights_total: u64, gpu: &DeviceSpec, s: &VllmSettings) -> VllmPlan {
     let tp = u64::from(s.tensor_parallel_size.max(1));
-    let max_model_len = if s.max_model_len == 0 {
-        m.n_ctx_train
-    } else {
-        s.max_model_len
-    };
+    let max_model_len = m.context_or_trained(s.max_model_len);
     let budget = Bytes((gpu.memory.0 as f64 * s.gpu_memory_utilization.clamp(0.0, 1.0)) as u64);
     let w = Bytes(weights_total / tp);
     let act_tokens = u64::from(s.max_num_batched_tokens.max(1));

@@ -187,11 +187,7 @@ impl<'a> Prepared<'a> {
             }
             Runtime::Transformers(ts) => {
                 let b = transformers::allocate(m, self.weights_total, self.gpus.first(), ts);
-                let n = if ts.n_ctx == 0 {
-                    m.n_ctx_train
-                } else {
-                    ts.n_ctx
-                };
+                let n = m.context_or_trained(ts.n_ctx);
                 Placed {
                     n_ctx: n,
                     devices: vec![b],
@@ -426,6 +422,13 @@ fn report(d: &DeviceSpec, usable: Bytes, b: Breakdown) -> DeviceReport {
         breakdown: b,
         fits: b.total() <= usable,
     }
+}
+
+/// The memory model's buffers for the scenario as given: one breakdown per accelerator and the
+/// host's.
+pub(crate) fn allocation(s: &Scenario) -> (Vec<Breakdown>, Breakdown) {
+    let p = Prepared::new(s).place(&s.runtime);
+    (p.devices, p.host)
 }
 
 /// Whether the scenario fits, without building the report.

@@ -1,11 +1,11 @@
 //! The engine and step times a `Scenario` implies: KV capacity from the same memory model `fit`
-//! uses, step times from the roofline over the scenario's weights and first accelerator.
+//! uses, step times from the roofline over the speed model's work per device.
 
 use super::engine::{EngineConfig, LlamaServerConfig, OllamaConfig, VllmConfig};
 use super::step_times::Roofline;
 use super::SimError;
 use crate::hardware::DeviceKind;
-use crate::memory::{kv_cache, mlx, transformers, vllm};
+use crate::memory::vllm;
 use crate::plan::{Runtime, Scenario};
 use serde::{Deserialize, Serialize};
 
@@ -56,27 +56,8 @@ pub fn engine_for(s: &Scenario, server: Server, max_queue: u32) -> Result<Engine
     }
 }
 
-/// Roofline step times on the scenario's first accelerator (or its CPU), with the runtime's KV
-/// bytes per token. vLLM's tensor parallelism shards the weights over its GPUs; llama.cpp's layer
-/// split runs the layers one device after another, which on identical devices takes as long as one
-/// device holding them all, so the first device's rates stand for the run.
+/// Roofline step times: the speed model's work on each of the scenario's devices
+/// ([`Roofline::new`]), every efficiency at 1.
 pub fn roofline_for(s: &Scenario) -> Result<Roofline, SimError> {
-    let m = &s.model;
-    let device = s
-        .devices
-        .iter()
-        .find(|d| d.kind != DeviceKind::Cpu)
-        .or(s.devices.first())
-        .ok_or_else(|| SimError("the scenario has no device".into()))?;
-    let kv = match &s.runtime {
-        Runtime::LlamaCpp(ls) => kv_cache::bytes_per_token(m, ls.type_k, ls.type_v).0,
-        Runtime::Vllm(vs) => vllm::kv_bytes_per_token(m, vs),
-        Runtime::Mlx(ms) => mlx::kv_bytes_per_token(m, ms.kv_bits).ceil() as u64,
-        Runtime::Transformers(_) => transformers::kv_bytes_per_token(m),
-    };
-    let r = Roofline::new(m, &s.weights, device, kv)?;
-    Ok(match &s.runtime {
-        Runtime::Vllm(vs) => r.sharded(vs.tensor_parallel_size),
-        _ => r,
-    })
+    Roofline::new(s)
 }

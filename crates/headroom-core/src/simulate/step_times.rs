@@ -1,16 +1,17 @@
 //! How long one forward pass takes: the seam between the simulator and a speed model.
 //!
 //! Engines ask a [`StepTimes`] for the duration of each step they run. [`Roofline`] is the
-//! fallback built from first principles (a pass takes the longer of moving its bytes at the
-//! device's bandwidth and doing its FLOPs at the device's peak rate); it has no efficiency factors,
-//! so it is a lower bound on real step times. A speed model fitted to measurements plugs in through
+//! fallback built from first principles: the speed model's bytes and FLOPs per device (from the
+//! scenario's `Placement`), a pass taking the longer of moving its bytes at the device's bandwidth
+//! and doing its FLOPs at the device's peak rate; it has no efficiency factors, so it is a lower
+//! bound on real step times. A speed model fitted to measurements plugs in through
 //! the same trait. [`ConstantSteps`] gives fixed times, for queueing checks and what-if runs.
 
 use super::SimError;
-use crate::hardware::DeviceSpec;
-use crate::model::ModelSpec;
-use crate::quant::StoredTensor;
-use crate::tensors::TensorRole;
+use crate::hardware::{DeviceKind, DeviceSpec};
+use crate::plan::Scenario;
+use crate::speed::work::{self, Load, Split};
+use crate::speed::{decode, offload, prefill};
 
 /// One forward pass as a continuous-batching engine builds it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -113,132 +114,151 @@ impl<S: StepTimes + ?Sized> StepTimes for Scaled<'_, S> {
     }
 }
 
-/// The roofline fallback: bytes over bandwidth against FLOPs over peak rate, whichever is longer.
+/// One device's share of a pass: the speed model's work there, its bandwidth and its peak rate.
+#[derive(Clone, Debug, PartialEq)]
+struct Part {
+    load: Load,
+    bandwidth: f64,
+    /// FLOP/s; `None` for a host whose compute rate is not given (its share is memory-bound).
+    peak: Option<f64>,
+}
+
+impl Part {
+    fn time(&self, bytes: f64, flops: f64) -> f64 {
+        let memory = bytes / self.bandwidth;
+        self.peak.map_or(memory, |p| memory.max(flops / p))
+    }
+}
+
+/// The roofline fallback: the speed model with every efficiency at 1. Each device's share of a
+/// pass (the speed model's `Workload`, summed from the scenario's `Placement`) takes the longer
+/// of its bytes over its bandwidth and its FLOPs over its peak rate; llama.cpp's layer split runs
+/// the devices one after another (their times add), tensor-parallel shards run together (the
+/// slowest counts). A decode step's memory term is the speed model's physical bound.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Roofline {
-    /// Bytes of weights every pass reads (all but routed experts and the embedding table).
-    dense_bytes: f64,
-    /// Bytes of all routed experts together.
-    expert_bytes: f64,
-    /// Routed experts per layer and experts each token uses.
-    n_expert: f64,
-    n_expert_used: f64,
-    /// Parameters a token multiplies by (routed experts counted at their used share).
-    active_params: f64,
-    /// KV bytes one cached token costs, read once per pass for every sequence.
-    kv_bytes_per_token: f64,
-    /// Attention FLOPs per (query token, cached token) pair: 4 x heads x head width x full layers.
-    attn_flops_per_pair: f64,
-    bandwidth: f64,
-    peak_flops: f64,
+    /// The accelerators' shares, in order.
+    devices: Vec<Part>,
+    /// The CPU's share (layers not offloaded, experts kept in system RAM).
+    host: Option<Part>,
+    split: Split,
+    window: f64,
+    expert_frac: f64,
 }
 
 impl Roofline {
-    /// From a model, its stored weights, the device and the KV bytes per token the memory model
-    /// gives for the runtime (`kv_cache::bytes_per_token` for llama.cpp, `vllm::kv_bytes_per_token`).
-    /// The FLOP rate is the device's dense FP16 figure, else FP32.
-    pub fn new(
-        m: &ModelSpec,
-        weights: &[StoredTensor],
-        device: &DeviceSpec,
-        kv_bytes_per_token: u64,
-    ) -> Result<Roofline, SimError> {
-        let peak = device
-            .fp16
-            .or(device.fp32)
-            .map(|f| f.0)
-            .filter(|f| *f > 0.0)
-            .ok_or_else(|| SimError(format!("device `{}` publishes no FLOP rate", device.id)))?;
-        if device.bandwidth.0 <= 0.0 {
-            return Err(SimError(format!(
-                "device `{}` has no memory bandwidth",
-                device.id
-            )));
-        }
-        let (mut dense_bytes, mut expert_bytes, mut dense_params, mut expert_params) =
-            (0.0, 0.0, 0.0, 0.0);
-        for t in weights {
-            match t.role {
-                // a token reads one row of the embedding table, not the table
-                TensorRole::TokenEmbd if !m.tied_embeddings => {}
-                TensorRole::Experts => {
-                    expert_bytes += t.bytes as f64;
-                    expert_params += t.n_elements as f64;
-                }
-                _ => {
-                    dense_bytes += t.bytes as f64;
-                    dense_params += t.n_elements as f64;
-                }
+    /// The scenario's roofline: its placement's reads and FLOPs on each device. An accelerator
+    /// needs a published FP16 or FP32 rate and a bandwidth; the CPU's share, when it has one, is
+    /// counted at its peak rate if the CPU gives one (threads, instruction set and clock), else at
+    /// its bandwidth alone.
+    pub fn new(s: &Scenario) -> Result<Roofline, SimError> {
+        let w = work::workload(s);
+        let accel: Vec<&DeviceSpec> = s
+            .devices
+            .iter()
+            .filter(|d| d.kind != DeviceKind::Cpu)
+            .collect();
+        let mut devices = Vec::with_capacity(w.devices.len());
+        for (i, load) in w.devices.iter().enumerate() {
+            let d = accel
+                .get(i)
+                .or(accel.first())
+                .ok_or_else(|| SimError("the scenario has no device".into()))?;
+            let peak = prefill::peak_rate(d)
+                .ok_or_else(|| SimError(format!("device `{}` publishes no FLOP rate", d.id)))?;
+            if d.bandwidth.0 <= 0.0 {
+                return Err(SimError(format!(
+                    "device `{}` has no memory bandwidth",
+                    d.id
+                )));
             }
+            devices.push(Part {
+                load: load.clone(),
+                bandwidth: d.bandwidth.0,
+                peak: Some(peak),
+            });
         }
-        let (n_expert, n_used) = m.moe.map_or((1.0, 1.0), |e| {
-            (f64::from(e.n_expert.max(1)), f64::from(e.n_expert_used))
-        });
-        let heads_width = f64::from(m.n_head) * f64::from(m.head_dim_k.max(m.head_dim_v));
+        let host = if w.host.is_empty() {
+            None
+        } else {
+            let (bandwidth, _) = offload::host_bandwidth(&s.devices);
+            if bandwidth <= 0.0 {
+                return Err(SimError("the CPU has no memory bandwidth".into()));
+            }
+            let cpu = s.devices.iter().find(|d| d.kind == DeviceKind::Cpu);
+            Some(Part {
+                load: w.host.clone(),
+                bandwidth,
+                peak: cpu.and_then(prefill::peak_rate),
+            })
+        };
+        if devices.is_empty() && host.is_none() {
+            return Err(SimError("the scenario has no device".into()));
+        }
         Ok(Roofline {
-            dense_bytes,
-            expert_bytes,
-            n_expert,
-            n_expert_used: n_used,
-            active_params: dense_params + expert_params * n_used / n_expert,
-            kv_bytes_per_token: kv_bytes_per_token as f64,
-            attn_flops_per_pair: 4.0 * heads_width * f64::from(m.n_full_attn_layers()),
-            bandwidth: device.bandwidth.0,
-            peak_flops: peak,
+            devices,
+            host,
+            split: w.split,
+            window: w.window,
+            expert_frac: w.expert_frac,
         })
     }
 
-    /// One of `n` tensor-parallel shards: each device holds and multiplies `1/n` of the weights,
-    /// all at once. The KV bytes per token passed to `new` are already per device; the
-    /// all-reduce between devices is not costed.
-    pub fn sharded(mut self, n: u32) -> Roofline {
-        let n = f64::from(n.max(1));
-        self.dense_bytes /= n;
-        self.expert_bytes /= n;
-        self.active_params /= n;
-        self.attn_flops_per_pair /= n;
-        self
-    }
-
-    /// Weight bytes a pass over `tokens` tokens reads: routed experts are touched with probability
-    /// `1 - (1 - used/n)^tokens` each, taking routing as independent and uniform.
-    fn weight_bytes(&self, tokens: u32) -> f64 {
-        if self.expert_bytes == 0.0 {
-            return self.dense_bytes;
-        }
-        let miss = (1.0 - self.n_expert_used / self.n_expert).max(0.0);
-        self.dense_bytes + self.expert_bytes * (1.0 - miss.powf(f64::from(tokens)))
+    /// The pass's time from each part's: the accelerators after the split rule, then the CPU.
+    fn combine(&self, f: impl Fn(&Part) -> f64) -> f64 {
+        let times = self.devices.iter().map(&f);
+        let accel = match self.split {
+            Split::Layers => times.sum(),
+            Split::Tensor { .. } => times.fold(0.0, f64::max),
+        };
+        accel + self.host.as_ref().map_or(0.0, f)
     }
 }
 
 impl StepTimes for Roofline {
+    /// Bytes: the weights the chunk's tokens route to (`decode::step_weight_bytes`) and every
+    /// sequence's cache up to its context plus its share of the chunk. FLOPs: the matmuls of each
+    /// token and the attention of each token to all before it (`prefill::attention_flops`).
     fn prefill(&self, tokens: u32, context: u32, batch: u32) -> f64 {
         let t = f64::from(tokens);
-        // each new token attends to the cached context and, causally, half the chunk
-        let pairs = t * (f64::from(context) + t / 2.0);
-        let flops = 2.0 * self.active_params * t + self.attn_flops_per_pair * pairs;
-        let bytes = self.weight_bytes(tokens)
-            + self.kv_bytes_per_token
-                * f64::from(batch)
-                * (f64::from(context) + t / f64::from(batch.max(1)));
-        (flops / self.peak_flops).max(bytes / self.bandwidth)
+        let b = f64::from(batch.max(1));
+        let ctx = f64::from(context);
+        self.combine(|p| {
+            let bytes = decode::step_weight_bytes(&p.load, self.expert_frac, t)
+                + b * p.load.kv_bytes_at(ctx + t / b, self.window);
+            let flops =
+                p.load.lin_flops * t + prefill::attention_flops(&p.load, ctx, t, self.window);
+            p.time(bytes, flops)
+        })
     }
 
+    /// Bytes: the weights the batch routes to and each sequence's cache at `mean_context`, as the
+    /// speed model's bound reads them; FLOPs: each sequence's matmuls and attention.
     fn decode(&self, batch: u32, mean_context: u32) -> f64 {
         let b = f64::from(batch);
         let ctx = f64::from(mean_context);
-        let bytes = self.weight_bytes(batch) + self.kv_bytes_per_token * b * ctx;
-        let flops = 2.0 * self.active_params * b + self.attn_flops_per_pair * b * ctx;
-        (bytes / self.bandwidth).max(flops / self.peak_flops)
+        self.combine(|p| {
+            let bytes = decode::step_weight_bytes(&p.load, self.expert_frac, b)
+                + b * p.load.kv_bytes_at(ctx, self.window);
+            let flops = b
+                * (p.load.lin_flops
+                    + p.load.attn_full_per_pos * ctx
+                    + p.load.attn_swa_per_pos * ctx.min(self.window));
+            p.time(bytes, flops)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hardware::{Backend, DeviceKind};
+    use crate::hardware::Backend;
+    use crate::memory::llama_cpp::LlamaCppSettings;
+    use crate::memory::vllm::VllmSettings;
     use crate::model::fixtures::llama3_8b;
-    use crate::quant::{stored_tensors, GgufMix, Quant};
+    use crate::plan::Runtime;
+    use crate::quant::{stored_tensors, GgufMix, Quant, WeightSummary};
+    use crate::speed::{SpeedModel, SpeedParams};
     use crate::units::{Bytes, BytesPerSec, FlopsPerSec};
 
     fn rtx4090() -> DeviceSpec {
@@ -259,22 +279,44 @@ mod tests {
         }
     }
 
-    #[test]
-    fn decode_at_batch_one_is_weight_bytes_over_bandwidth() {
+    /// Llama 3 8B Q4_K_M on `devices` under `runtime`.
+    fn scenario(devices: Vec<DeviceSpec>, runtime: Runtime) -> Scenario {
         let m = llama3_8b();
-        let w = stored_tensors(
+        let weights = stored_tensors(
             &m,
             &Quant::Gguf {
                 mix: GgufMix::Q4_K_M,
             },
         );
-        let r = Roofline::new(&m, &w, &rtx4090(), 131_072).unwrap();
+        Scenario {
+            weight_summary: WeightSummary::new(m.n_layer, &weights),
+            weights,
+            quant: "Q4_K_M".into(),
+            model: m,
+            devices,
+            host_ram: None,
+            wired_limit: None,
+            runtime,
+            beyond_trained: false,
+            notes: Vec::new(),
+        }
+    }
+
+    fn llama_cpp() -> Runtime {
+        Runtime::LlamaCpp(LlamaCppSettings::default())
+    }
+
+    #[test]
+    fn decode_at_batch_one_is_weight_bytes_over_bandwidth() {
+        let s = scenario(vec![rtx4090()], llama_cpp());
+        let r = Roofline::new(&s).unwrap();
         // Q4_K_M weights without the 281.81 MiB embedding table: 4403.49 MiB (llama.cpp's CUDA
         // buffer for this file, memory_measurements.csv); at 1008 GB/s that is 4.581 ms.
         let expect = 4403.49 * 1048576.0 / 1008e9;
         let t = r.decode(1, 0);
         assert!((t / expect - 1.0).abs() < 0.01, "{t} vs {expect}");
-        // 1000 cached tokens add 1000 x 131072 bytes of KV reads.
+        // 1000 cached tokens add 1000 x 131072 bytes of KV reads (32 layers x 8 KV heads x 128
+        // x K and V x 2 bytes of F16).
         let t1000 = r.decode(1, 1000);
         assert!((t1000 - t - 1000.0 * 131_072.0 / 1008e9).abs() < 1e-9);
         // a large prefill is compute-bound: 2 x active params x tokens / peak
@@ -283,25 +325,38 @@ mod tests {
     }
 
     #[test]
+    fn a_decode_step_is_the_speed_models_bound() {
+        // The same workload: with every efficiency at 1 the speed model's physical bound of a
+        // single-sequence step is the roofline's memory term, which a batch of one is held by.
+        let s = scenario(vec![rtx4090()], llama_cpp());
+        let r = Roofline::new(&s).unwrap();
+        let sm = SpeedModel::new(&s, &SpeedParams::default());
+        for ctx in [0u32, 1000, 8000] {
+            let (_, bound) = sm.decode_step(f64::from(ctx), 1.0, 1.0);
+            let t = r.decode(1, ctx);
+            assert!((t / bound - 1.0).abs() < 1e-12, "ctx {ctx}: {t} vs {bound}");
+        }
+    }
+
+    #[test]
     fn two_shards_halve_a_weight_bound_decode() {
-        let m = llama3_8b();
-        let w = stored_tensors(
-            &m,
-            &Quant::Gguf {
-                mix: GgufMix::Q4_K_M,
-            },
+        let one = scenario(vec![rtx4090()], Runtime::Vllm(VllmSettings::default()));
+        let two = scenario(
+            vec![rtx4090(), rtx4090()],
+            Runtime::Vllm(VllmSettings {
+                tensor_parallel_size: 2,
+                ..VllmSettings::default()
+            }),
         );
-        let r = Roofline::new(&m, &w, &rtx4090(), 131_072).unwrap();
-        let half = r.clone().sharded(2);
-        assert!((half.decode(1, 0) * 2.0 - r.decode(1, 0)).abs() < 1e-12);
+        let (r1, r2) = (Roofline::new(&one).unwrap(), Roofline::new(&two).unwrap());
+        assert!((r2.decode(1, 0) * 2.0 - r1.decode(1, 0)).abs() < 1e-12);
     }
 
     #[test]
     fn no_flop_rate_is_an_error_naming_the_device() {
-        let m = llama3_8b();
         let mut d = rtx4090();
         d.fp16 = None;
-        let e = Roofline::new(&m, &[], &d, 1).unwrap_err();
+        let e = Roofline::new(&scenario(vec![d], llama_cpp())).unwrap_err();
         assert!(e.0.contains("rtx-4090"));
     }
 

@@ -108,7 +108,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         if !matmul {
             continue;
         }
-        let f = work::active_fraction(m, t.role);
+        let f = crate::placement::active_fraction(m, t.role);
         let k = kernel_name(ty, repack && cpu_repack::repacked_on_x86(t));
         let flops = 2.0 * t.n_elements as f64 * f;
         if matches!(t.role, TensorRole::Output | TensorRole::TokenEmbd) {

@@ -208,10 +208,7 @@ pub fn judge(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
 
 /// The context per sequence the user set (the trained length when 0).
 pub fn context_per_sequence(s: &Scenario) -> u32 {
-    let n = match s.runtime.n_ctx() {
-        0 => s.model.n_ctx_train,
-        n => n,
-    };
+    let n = s.model.context_or_trained(s.runtime.n_ctx());
     match &s.runtime {
         Runtime::LlamaCpp(ls) => n / ls.n_parallel.max(1),
         _ => n,
