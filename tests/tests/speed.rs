@@ -666,3 +666,48 @@ fn mlx_has_its_own_fit_and_says_what_it_rests_on() {
         r.warnings
     );
 }
+
+#[test]
+fn cpu_predictions_never_beat_reading_the_weights_once() {
+    // The CPU fit's decode terms were measured on a 2-vCPU machine where compute dominates; on a
+    // catalog CPU with many more cores they add up to less than one read of the weights at the
+    // whole bandwidth, which no run can beat (Qwen3-0.6B Q4_0 on a Ryzen 9 7950X was predicted
+    // at twice its bound). Every CPU profile, small and large models, dense and MoE.
+    let p = speed_params_for("llama.cpp").unwrap();
+    let cat = catalog().expect("catalog loads");
+    let cpus: Vec<&str> = cat
+        .hardware
+        .iter()
+        .filter(|h| h.spec.kind == headroom_core::hardware::DeviceKind::Cpu)
+        .map(|h| h.record.id.as_str())
+        .collect();
+    assert!(cpus.len() >= 3, "{cpus:?}");
+    let mut checked = 0;
+    for cpu in &cpus {
+        for (model, quant) in [
+            ("qwen3-0.6b", "Q4_0"),
+            ("llama-3.2-1b", "Q8_0"),
+            ("qwen3-8b", "Q4_K_M"),
+            ("qwen3-30b-a3b", "Q4_K_M"),
+        ] {
+            let mut s = scenario(
+                model,
+                Quant::parse(quant).unwrap(),
+                &[cpu],
+                LlamaCppSettings::default(),
+            );
+            for d in &mut s.devices {
+                d.memory = headroom_core::units::Bytes::from_gib(256.0);
+            }
+            let r = predict(&s, &SpeedQuery::default(), p);
+            assert!(
+                r.decode_tok_s <= r.decode_bound_tok_s * (1.0 + 1e-9),
+                "{model} {quant} on {cpu}: {} tok/s over the bound {}",
+                r.decode_tok_s,
+                r.decode_bound_tok_s
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, cpus.len() * 4);
+}

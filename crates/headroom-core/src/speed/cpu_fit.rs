@@ -413,10 +413,18 @@ impl CpuPrepared {
         )
     }
 
+    /// Seconds a decode step of `batch` sequences takes at least: its weights and KV cache read
+    /// once at the machine's whole bandwidth. The fit's terms come from machines where compute
+    /// dominates; on one with many more cores they would otherwise add up to less than this.
+    pub fn read_floor(&self, d0: f64, n: f64, batch: f64) -> f64 {
+        (self.work.weight_bytes + batch * self.work.mean_kv_bytes(d0, n))
+            / self.machine.bandwidth.max(1.0)
+    }
+
     /// Seconds per token of one sequence decoded from `d0` over `n` tokens.
     pub fn decode_time(&self, d0: f64, n: f64) -> f64 {
         let (a, b, c) = self.decode_parts(d0, n);
-        a + b + c
+        (a + b + c).max(self.read_floor(d0, n, 1.0))
     }
 
     /// Seconds for `n` prompt tokens after `d0` cached ones, split into (matmuls and per-layer

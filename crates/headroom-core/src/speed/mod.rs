@@ -356,10 +356,12 @@ impl SpeedModel {
         if let (Some(c), true) = (&self.cpu, self.devs.is_empty()) {
             // a run whole on CPU threads: the CPU fit's reads, and each sequence's compute
             let (reads, kv, one) = c.decode_parts(d0, n);
-            let t = decode::batch_compute(reads + kv * batch, one, batch);
-            terms.weights_s += reads;
+            let fitted = decode::batch_compute(reads + kv * batch, one, batch);
+            // never faster than reading the weights and cache at the whole bandwidth
+            let t = fitted.max(c.read_floor(d0, n, batch));
+            terms.weights_s += reads + (t - fitted);
             terms.kv_cache_s += kv * batch;
-            terms.compute_s += t - reads - kv * batch;
+            terms.compute_s += fitted - reads - kv * batch;
             total += t;
             let f = decode::step_features(
                 &w.host,
