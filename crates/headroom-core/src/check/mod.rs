@@ -208,9 +208,26 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
                 .to_string(),
         );
     }
+    // A load time claimed alongside is what the user saw: a reload inside a timed request is
+    // searched with it.
+    let seen_load = claims
+        .iter()
+        .find(|c| c.quantity == Quantity::LoadS && c.value.is_finite() && c.value > 0.0)
+        .map(|c| c.value);
     let out = claims
         .iter()
-        .map(|c| judge(s, &run.scenario, c, p, o, spill.as_ref(), &mut warnings))
+        .map(|c| {
+            judge(
+                s,
+                &run.scenario,
+                c,
+                p,
+                o,
+                spill.as_ref(),
+                seen_load,
+                &mut warnings,
+            )
+        })
         .collect();
     CheckReport {
         model: s.model.name.clone(),
@@ -231,6 +248,7 @@ fn judge(
     p: &SpeedParams,
     o: &CheckOptions,
     spill: Option<&Spill>,
+    seen_load: Option<f64>,
     warnings: &mut Vec<String>,
 ) -> ClaimCheck {
     let bound = bounds::bound(c.quantity, given, o);
@@ -275,7 +293,7 @@ fn judge(
         ClaimVerdict::Implausible
     };
     let explanations = if verdict == ClaimVerdict::Implausible {
-        search::explain(c, given, run, p, o)
+        search::explain(c, given, run, p, o, seen_load)
     } else {
         Vec::new()
     };
