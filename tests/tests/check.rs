@@ -299,3 +299,123 @@ fn a_rate_over_prompt_and_answer_together() {
         causes: &["prompt processing inside the measured rate"],
     });
 }
+
+/// The explanations `check` gives for a case, for assertions beyond `run`'s.
+fn explanations(c: &Case) -> Vec<headroom_core::check::Explanation> {
+    let s = build(&c.req, None).unwrap();
+    let p = speed_params_for(s.runtime.name()).unwrap();
+    check(&s, &[c.claim], p, &c.opts).claims[0]
+        .explanations
+        .clone()
+}
+
+#[test]
+fn a_rise_that_four_ollama_slots_make() {
+    // Llama 3.1 8B caches 32 layers x 8 KV heads x 128 x 2 (K, V) x 2 B = 131072 B per token.
+    // Raising num_ctx from 2048 to 8192 with one slot adds 6144 x 131072 B = 0.75 GiB; a rise of
+    // 3.75 GiB is (4 x 8192 - 2048) x 131072 B: four slots of 8192 tokens (OLLAMA_NUM_PARALLEL=4),
+    // or, the same cache, one slot of 32768 tokens.
+    let c = Case {
+        source: "hand derivation",
+        req: ScenarioRequest {
+            quant: Some("Q4_K_M".into()),
+            ctx: Some(8192),
+            runtime: Some("ollama".into()),
+            ..req("llama-3.1-8b", "rtx-4090")
+        },
+        claim: Claim {
+            quantity: Quantity::VramRiseGib,
+            value: 3.75,
+        },
+        opts: CheckOptions {
+            from_ctx: Some(2048),
+            ..opts(Some(Os::Linux))
+        },
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((24.0, 24.0)),
+        causes: &[
+            "parallel slots multiplying the context",
+            "a context the user did not set",
+        ],
+    };
+    run(&c);
+    let e = explanations(&c);
+    let slots = e
+        .iter()
+        .find(|e| e.cause == "parallel slots multiplying the context")
+        .unwrap();
+    assert!(
+        slots.setting.contains("OLLAMA_NUM_PARALLEL=4"),
+        "{slots:#?}"
+    );
+}
+
+#[test]
+fn four_gib_of_a_30b_moe_on_a_24_gb_card_is_experts_in_system_ram() {
+    // Qwen3-30B-A3B Q4_K_M (config.json: 48 layers, 128 experts of 3 x 2048 x 768, hidden 2048)
+    // holds 128 x 3 x 2048 x 768 = 604e6 expert parameters per layer, about 0.345 GiB at the
+    // mix's ~4.9 bits: 16.6 GiB in all of the 17.3 GiB file. On an RTX 4090 it all fits, with a
+    // 4096-token cache (48 x 4 KV heads x 128 x 2 x 2 B x 4096 = 0.375 GiB) and buffers about
+    // 19 GiB. A 4 GiB reading is that less about (19 - 4) / 0.345 = 43 layers' experts: llama.cpp's
+    // --n-cpu-moe near 43 (layers moved whole, -ngl, reproduce it too).
+    let c = Case {
+        source: "hand derivation",
+        req: ScenarioRequest {
+            quant: Some("Q4_K_M".into()),
+            ..req("qwen3-30b-a3b", "rtx-4090")
+        },
+        claim: Claim {
+            quantity: Quantity::VramGib,
+            value: 4.0,
+        },
+        opts: opts(Some(Os::Linux)),
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((24.0, 24.0)),
+        causes: &["experts in system RAM"],
+    };
+    run(&c);
+    let e = explanations(&c);
+    let m: u32 = e
+        .iter()
+        .find(|e| e.cause == "experts in system RAM")
+        .and_then(|e| e.setting.strip_prefix("--n-cpu-moe "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!((41..=46).contains(&m), "--n-cpu-moe {m}");
+}
+
+#[test]
+fn a_windows_rate_that_the_sysmem_fallback_reproduces() {
+    // README worked example: at 32768 tokens Qwen3-8B Q4_K_M needs 4.35 GiB of weights, a
+    // 32768 x 147456 B = 4.5 GiB cache and about 1.3 GiB of buffers, some 10.2 GiB of the 8 GiB
+    // RTX 3060 Ti. With every layer asked on it, the Windows driver keeps about 2.2 GiB (21%) in
+    // shared system memory and reads that share of each token's 4.7 GB over PCIe 4.0 x16
+    // (31.5 GB/s): 0.21 x 4.7 / 31.5 = 31 ms a token on top of at least 4.7 / 448 = 10.5 ms, so
+    // at most 1 / 41.5 ms = 24 tok/s. 21 tok/s is such a spill (and, as near, layers on the CPU).
+    let c = Case {
+        source: "README worked example",
+        req: ScenarioRequest {
+            ctx: Some(32768),
+            os: Some("windows".into()),
+            ..req("qwen3-8b", "rtx-3060-ti")
+        },
+        claim: Claim {
+            quantity: Quantity::DecodeTokS,
+            value: 21.0,
+        },
+        opts: opts(Some(Os::Windows)),
+        verdict: ClaimVerdict::Implausible,
+        bound: Some((89.0, 100.0)),
+        causes: &["the Windows driver spilling VRAM to system memory"],
+    };
+    run(&c);
+    let e = explanations(&c);
+    let spill = e
+        .iter()
+        .find(|e| e.cause == "the Windows driver spilling VRAM to system memory")
+        .unwrap();
+    assert!(
+        spill.predicted > 15.0 && spill.predicted <= 24.0,
+        "{spill:#?}"
+    );
+}

@@ -125,8 +125,8 @@ fn every_public_claim_gets_its_derived_verdict() {
 
 /// Causes that no public claim found so far reproduces: a source whose setting is stated in
 /// full, with a number Headroom's model gets right for that setting. `tests/tests/check.rs`
-/// holds hand-derived cases for the context, the prompt and the reload meanwhile. The list may
-/// only shrink: a cause that gains a fixture must leave it.
+/// holds a hand-derived case for each of them meanwhile. The list may only shrink: a cause that
+/// gains a fixture must leave it.
 const NOT_YET_SOURCED: [&str; 6] = [
     "experts in system RAM",
     "a context the user did not set",
