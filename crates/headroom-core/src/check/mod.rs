@@ -214,20 +214,13 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
         .iter()
         .find(|c| c.quantity == Quantity::LoadS && c.value.is_finite() && c.value > 0.0)
         .map(|c| c.value);
+    let along = Alongside {
+        spill: spill.as_ref(),
+        load_s: seen_load,
+    };
     let out = claims
         .iter()
-        .map(|c| {
-            judge(
-                s,
-                &run.scenario,
-                c,
-                p,
-                o,
-                spill.as_ref(),
-                seen_load,
-                &mut warnings,
-            )
-        })
+        .map(|c| judge(s, &run.scenario, c, p, o, &along, &mut warnings))
         .collect();
     CheckReport {
         model: s.model.name.clone(),
@@ -241,18 +234,24 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
     }
 }
 
+/// What the run as a whole tells each claim's judgement: the Windows spill it runs in, and a load
+/// time claimed alongside.
+struct Alongside<'a> {
+    spill: Option<&'a Spill>,
+    load_s: Option<f64>,
+}
+
 fn judge(
     given: &Scenario,
     run: &Scenario,
     c: &Claim,
     p: &SpeedParams,
     o: &CheckOptions,
-    spill: Option<&Spill>,
-    seen_load: Option<f64>,
+    along: &Alongside,
     warnings: &mut Vec<String>,
 ) -> ClaimCheck {
     let bound = bounds::bound(c.quantity, given, o);
-    let band = match (c.quantity, spill) {
+    let band = match (c.quantity, along.spill) {
         (Quantity::DecodeTokS, Some(sp)) => Some(bands::Band {
             value: sp.decode_tok_s,
             low: sp.decode_tok_s_low,
@@ -293,7 +292,7 @@ fn judge(
         ClaimVerdict::Implausible
     };
     let explanations = if verdict == ClaimVerdict::Implausible {
-        search::explain(c, given, run, p, o, seen_load)
+        search::explain(c, given, run, p, o, along.load_s)
     } else {
         Vec::new()
     };
