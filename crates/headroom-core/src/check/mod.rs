@@ -208,9 +208,19 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
                 .to_string(),
         );
     }
+    // A load time claimed alongside is what the user saw: a reload inside a timed request is
+    // searched with it.
+    let seen_load = claims
+        .iter()
+        .find(|c| c.quantity == Quantity::LoadS && c.value.is_finite() && c.value > 0.0)
+        .map(|c| c.value);
+    let along = Alongside {
+        spill: spill.as_ref(),
+        load_s: seen_load,
+    };
     let out = claims
         .iter()
-        .map(|c| judge(s, &run.scenario, c, p, o, spill.as_ref(), &mut warnings))
+        .map(|c| judge(s, &run.scenario, c, p, o, &along, &mut warnings))
         .collect();
     CheckReport {
         model: s.model.name.clone(),
@@ -224,17 +234,24 @@ pub fn check(s: &Scenario, claims: &[Claim], p: &SpeedParams, o: &CheckOptions) 
     }
 }
 
+/// What the run as a whole tells each claim's judgement: the Windows spill it runs in, and a load
+/// time claimed alongside.
+struct Alongside<'a> {
+    spill: Option<&'a Spill>,
+    load_s: Option<f64>,
+}
+
 fn judge(
     given: &Scenario,
     run: &Scenario,
     c: &Claim,
     p: &SpeedParams,
     o: &CheckOptions,
-    spill: Option<&Spill>,
+    along: &Alongside,
     warnings: &mut Vec<String>,
 ) -> ClaimCheck {
     let bound = bounds::bound(c.quantity, given, o);
-    let band = match (c.quantity, spill) {
+    let band = match (c.quantity, along.spill) {
         (Quantity::DecodeTokS, Some(sp)) => Some(bands::Band {
             value: sp.decode_tok_s,
             low: sp.decode_tok_s_low,
@@ -275,7 +292,7 @@ fn judge(
         ClaimVerdict::Implausible
     };
     let explanations = if verdict == ClaimVerdict::Implausible {
-        search::explain(c, given, run, p, o)
+        search::explain(c, given, run, p, o, along.load_s)
     } else {
         Vec::new()
     };

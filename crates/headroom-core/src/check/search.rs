@@ -20,6 +20,32 @@ struct Candidate {
 
 const GIB: f64 = Bytes::GIB as f64;
 
+/// The causes the search can name, each one family of settings. `CAUSES` lists them all, so a
+/// test can ask that every one is reproduced by some public claim.
+pub const LAYERS_IN_RAM: &str = "layers in system RAM";
+pub const EXPERTS_IN_RAM: &str = "experts in system RAM";
+pub const QUANTIZED_KV: &str = "a quantized KV cache";
+pub const CONTEXT_NOT_SET: &str = "a context the user did not set";
+pub const PARALLEL_SLOTS: &str = "parallel slots multiplying the context";
+pub const SYSMEM_FALLBACK: &str = "the Windows driver spilling VRAM to system memory";
+pub const PROMPT_IN_RATE: &str = "prompt processing inside the measured rate";
+pub const RELOAD_PER_REQUEST: &str = "the model reloaded per request";
+pub const VLLM_PREALLOCATION: &str = "vLLM's preallocation";
+pub const ANOTHER_RUNTIME_VLLM: &str = "another runtime: vLLM's preallocation";
+
+pub const CAUSES: [&str; 10] = [
+    LAYERS_IN_RAM,
+    EXPERTS_IN_RAM,
+    QUANTIZED_KV,
+    CONTEXT_NOT_SET,
+    PARALLEL_SLOTS,
+    SYSMEM_FALLBACK,
+    PROMPT_IN_RATE,
+    RELOAD_PER_REQUEST,
+    VLLM_PREALLOCATION,
+    ANOTHER_RUNTIME_VLLM,
+];
+
 /// Context sizes a runtime may have chosen: llama.cpp's and LM Studio's 4096, older Ollama's
 /// 2048, and the common larger presets, plus the model's trained length.
 const CONTEXTS: [u32; 6] = [2048, 4096, 8192, 16384, 32768, 131072];
@@ -33,6 +59,7 @@ pub fn explain(
     run: &Scenario,
     p: &SpeedParams,
     o: &CheckOptions,
+    seen_load: Option<f64>,
 ) -> Vec<Explanation> {
     let mut cands = Vec::new();
     let q = c.quantity;
@@ -68,7 +95,7 @@ pub fn explain(
                 }
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
-                        cause: "layers in system RAM",
+                        cause: LAYERS_IN_RAM,
                         setting: format!(
                             "{} {ngl} ({ngl} of {} layers on the GPU)",
                             if ollama { "num_gpu" } else { "-ngl" },
@@ -89,7 +116,7 @@ pub fn explain(
                     }
                     if let Some(b) = eval(&s) {
                         cands.push(Candidate {
-                            cause: "experts in system RAM",
+                            cause: EXPERTS_IN_RAM,
                             setting: format!("--n-cpu-moe {m}"),
                             band: b,
                         });
@@ -109,7 +136,7 @@ pub fn explain(
                 let s = as_run(&with_runtime(given, Runtime::LlamaCpp(l))).scenario;
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
-                        cause: "a quantized KV cache",
+                        cause: QUANTIZED_KV,
                         setting: if ollama {
                             format!(
                                 "OLLAMA_KV_CACHE_TYPE={} with flash attention on",
@@ -143,7 +170,7 @@ pub fn explain(
             let s = as_run(&s).scenario;
             if let Some(b) = eval(&s) {
                 cands.push(Candidate {
-                    cause: "a context the user did not set",
+                    cause: CONTEXT_NOT_SET,
                     setting: if ollama {
                         format!("num_ctx {ctx} instead of {now} (the num_ctx set did not reach Ollama, or another default applied)")
                     } else {
@@ -162,7 +189,7 @@ pub fn explain(
                 let s = as_run(&with_runtime(given, Runtime::LlamaCpp(l))).scenario;
                 if let Some(b) = eval(&s) {
                     cands.push(Candidate {
-                        cause: "parallel slots multiplying the context",
+                        cause: PARALLEL_SLOTS,
                         setting: if ollama {
                             format!(
                                 "OLLAMA_NUM_PARALLEL={k}: {k} x {base} = {} tokens of KV cache",
@@ -187,7 +214,7 @@ pub fn explain(
         cands.extend(measured_with_prompt(run, p, o));
     }
     if matches!(q, Quantity::DecodeTokS | Quantity::TtftS) {
-        cands.extend(reload_per_request(q, run, p, o));
+        cands.extend(reload_per_request(q, run, p, o, seen_load));
     }
     if q == Quantity::VramGib {
         cands.extend(vllm_preallocation(given));
@@ -283,7 +310,7 @@ fn sysmem_fallback(
             None => "only on Windows or WSL2",
         }
     );
-    let cause = "the Windows driver spilling VRAM to system memory";
+    let cause = SYSMEM_FALLBACK;
     match q {
         Quantity::DecodeTokS => vec![Candidate {
             cause,
@@ -342,7 +369,7 @@ fn measured_with_prompt(run: &Scenario, p: &SpeedParams, o: &CheckOptions) -> Ve
             continue;
         };
         out.push(Candidate {
-            cause: "prompt processing inside the measured rate",
+            cause: PROMPT_IN_RATE,
             setting: format!(
                 "{} generated tokens over a {n}-token prompt and their generation together",
                 o.query.gen_tokens
@@ -357,43 +384,97 @@ fn measured_with_prompt(run: &Scenario, p: &SpeedParams, o: &CheckOptions) -> Ve
     out
 }
 
+/// Reply lengths searched when the load time was seen: a chat reply is often far shorter than
+/// llama-bench's 128 tokens, and with a load inside the timed request the rate grows with the
+/// reply's length, so the length is the one unknown left.
+const REPLIES: [u32; 15] = [
+    8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
+];
+
 /// The model loaded again for each request (Ollama unloads it after `keep_alive`, 5 minutes by
-/// default), so the load time sits inside the measured time.
+/// default), so the load time sits inside the measured time. With `seen_load` (the load time
+/// the user saw, claimed alongside) that time is used as it is and the reply length is searched;
+/// without it, Headroom's own load band at the query's reply length.
 fn reload_per_request(
     q: Quantity,
     run: &Scenario,
     p: &SpeedParams,
     o: &CheckOptions,
+    seen_load: Option<f64>,
 ) -> Vec<Candidate> {
-    let Some(load) = bands::predict(Quantity::LoadS, run, p, o) else {
-        return Vec::new();
-    };
-    let r = predict(run, &o.query, p);
-    let (Some(t), Some(tl), Some(th)) = (r.ttft_s, r.ttft_s_low, r.ttft_s_high) else {
-        return Vec::new();
-    };
-    let gen = f64::from(o.query.gen_tokens.max(1));
-    let setting = format!(
-        "the model ({:.1} s to load) loaded for each request (Ollama: keep_alive expired or OLLAMA_MAX_LOADED_MODELS reached)",
-        load.value
-    );
-    let band = match q {
-        Quantity::DecodeTokS => Band {
-            value: gen / (load.value + t + gen / r.decode_tok_s),
-            low: gen / (load.high + th + gen / r.decode_tok_s_low),
-            high: gen / (load.low + tl + gen / r.decode_tok_s_high),
-        },
-        _ => Band {
-            value: load.value + t,
-            low: load.low + tl,
-            high: load.high + th,
+    let (load, how) = match seen_load {
+        Some(l) => (
+            Band {
+                value: l,
+                low: l,
+                high: l,
+            },
+            "as seen",
+        ),
+        None => match bands::predict(Quantity::LoadS, run, p, o) {
+            Some(b) => (b, "predicted"),
+            None => return Vec::new(),
         },
     };
-    vec![Candidate {
-        cause: "the model reloaded per request",
-        setting,
-        band,
-    }]
+    let replies: Vec<u32> = match (q, seen_load) {
+        (Quantity::DecodeTokS, Some(_)) => {
+            let mut g: Vec<u32> = REPLIES.to_vec();
+            g.push(o.query.gen_tokens.max(1));
+            g.sort_unstable();
+            g.dedup();
+            g
+        }
+        _ => vec![o.query.gen_tokens.max(1)],
+    };
+    let ctx = fit(run).n_ctx;
+    let mut out = Vec::new();
+    for n in replies {
+        if q == Quantity::DecodeTokS
+            && seen_load.is_some()
+            && o.query.prompt_tokens.saturating_add(n) > ctx
+        {
+            continue;
+        }
+        let query = SpeedQuery {
+            gen_tokens: n,
+            ..o.query
+        };
+        let r = predict(run, &query, p);
+        let (Some(t), Some(tl), Some(th)) = (r.ttft_s, r.ttft_s_low, r.ttft_s_high) else {
+            continue;
+        };
+        let gen = f64::from(n);
+        let (setting, band) = match q {
+            Quantity::DecodeTokS => (
+                format!(
+                    "a {n}-token reply, the model ({:.1} s to load, {how}) loaded for each request (Ollama: keep_alive expired or OLLAMA_MAX_LOADED_MODELS reached)",
+                    load.value
+                ),
+                Band {
+                    value: gen / (load.value + t + gen / r.decode_tok_s),
+                    low: gen / (load.high + th + gen / r.decode_tok_s_low),
+                    high: gen / (load.low + tl + gen / r.decode_tok_s_high),
+                },
+            ),
+            _ => (
+                format!(
+                    "the model ({:.1} s to load, {how}) loaded for each request (Ollama: keep_alive expired or OLLAMA_MAX_LOADED_MODELS reached)",
+                    load.value
+                ),
+                Band {
+                    value: load.value + t,
+                    low: load.low + tl,
+                    high: load.high + th,
+                },
+            ),
+        };
+        out.push(Candidate {
+            cause: RELOAD_PER_REQUEST,
+            setting,
+            band,
+        });
+    }
+    out
 }
 
 /// vLLM takes `gpu_memory_utilization` of each GPU's memory up front, whatever the model needs.
@@ -408,9 +489,9 @@ fn vllm_preallocation(given: &Scenario) -> Vec<Candidate> {
         return Vec::new();
     }
     let cause = if matches!(given.runtime, Runtime::Vllm(_)) {
-        "vLLM's preallocation"
+        VLLM_PREALLOCATION
     } else {
-        "another runtime: vLLM's preallocation"
+        ANOTHER_RUNTIME_VLLM
     };
     // the grid is 0.05 wide, so each step owns half a step either side
     (10..=19)
