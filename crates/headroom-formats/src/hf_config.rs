@@ -1,6 +1,7 @@
 //! Hugging Face `config.json` (and MLX model folders' config) into a `ModelSpec` and, when the
-//! config says so, the quantization the weights are stored in. Hybrid Mamba-2 configs
-//! (Granite-4.0-H, `granitemoehybrid`) also give the recurrent layers.
+//! config says so, the quantization the weights are stored in. Hybrid configs (Granite-4.0-H's
+//! Mamba-2, `granitemoehybrid`; Qwen3-Next's gated delta net, `qwen3_next`) also give the
+//! recurrent layers.
 
 use crate::error::FormatError;
 use headroom_core::model::{Arch, Mla, ModelSpec, Moe, NativeDtype, SlidingWindow, Ssm};
@@ -133,8 +134,11 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         "gemma3" | "gemma3_text" => Arch::Gemma3,
         "phi3" => Arch::Phi3,
         "mixtral" => Arch::Mixtral,
-        "deepseek_v2" | "deepseek_v3" | "glm4_moe_lite" => Arch::Deepseek2,
+        // Kimi K2's config names its own model type but the DeepseekV3ForCausalLM architecture,
+        // which llama.cpp converts as `deepseek2` (convert_hf_to_gguf.py DeepseekV2Model).
+        "deepseek_v2" | "deepseek_v3" | "glm4_moe_lite" | "kimi_k2" => Arch::Deepseek2,
         "gpt_oss" => Arch::GptOss,
+        "qwen3_next" => Arch::Qwen3Next,
         "" => return Err(json_err("model_type", "missing")),
         other => Arch::Other(other.to_string()),
     };
@@ -181,7 +185,10 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         Arch::Qwen2 => true,
         _ => f.bool_opt("attention_bias").unwrap_or(false),
     };
-    let qk_norm = matches!(arch, Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3);
+    let qk_norm = matches!(
+        arch,
+        Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3 | Arch::Qwen3Next
+    );
 
     let mla = match f.u32_opt("kv_lora_rank")? {
         Some(kv_lora_rank) => Some(Mla {
@@ -303,6 +310,9 @@ fn parse_ssm(
     n_layer: u32,
     n_embd: u32,
 ) -> Result<Option<Ssm>, FormatError> {
+    if model_type == "qwen3_next" {
+        return parse_gated_delta_net(f, n_layer);
+    }
     if model_type != "granitemoehybrid" {
         return Ok(None);
     }
@@ -337,6 +347,55 @@ fn parse_ssm(
         n_group: f.u32_req("mamba_n_groups")?,
         n_head,
         conv_bias: f.bool_opt("mamba_conv_bias").unwrap_or(true),
+        layers,
+    }))
+}
+
+/// Gated delta net layers of a `qwen3_next` config, read as convert_hf_to_gguf.py
+/// (`Qwen3NextModel.set_gguf_parameters`) writes them: `ssm.conv_kernel` =
+/// `linear_conv_kernel_dim`, `ssm.state_size` = `linear_key_head_dim`, `ssm.group_count` =
+/// `linear_num_key_heads`, `ssm.time_step_rank` = `linear_num_value_heads`, `ssm.inner_size` =
+/// `linear_value_head_dim` x `linear_num_value_heads`. The recurrent layers are the
+/// `"linear_attention"` entries of `layer_types` where the config has one, else as llama.cpp's
+/// `load_arch_hparams` (src/models/qwen3next.cpp) places them: every layer but each
+/// `full_attention_interval`-th (default 4), `(il + 1) % interval != 0`.
+fn parse_gated_delta_net(f: &Fields, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
+    let layers: Vec<bool> = match f.get("layer_types").and_then(Value::as_array) {
+        Some(types) => {
+            if types.len() != n_layer as usize {
+                return Err(json_err(
+                    "layer_types",
+                    format!("{} entries for {n_layer} layers", types.len()),
+                ));
+            }
+            types
+                .iter()
+                .map(|t| t.as_str() == Some("linear_attention"))
+                .collect()
+        }
+        None => {
+            let interval = f.u32_opt("full_attention_interval")?.unwrap_or(4);
+            if interval == 0 {
+                return Err(json_err("full_attention_interval", "must be positive"));
+            }
+            (0..n_layer).map(|il| (il + 1) % interval != 0).collect()
+        }
+    };
+    if !layers.iter().any(|&b| b) {
+        return Ok(None);
+    }
+    let n_head = f.u32_req("linear_num_value_heads")?;
+    let d_inner = f
+        .u32_req("linear_value_head_dim")?
+        .checked_mul(n_head)
+        .ok_or_else(|| json_err("linear_value_head_dim", "inner width overflows"))?;
+    Ok(Some(Ssm {
+        d_conv: f.u32_req("linear_conv_kernel_dim")?,
+        d_inner,
+        d_state: f.u32_req("linear_key_head_dim")?,
+        n_group: f.u32_req("linear_num_key_heads")?,
+        n_head,
+        conv_bias: false,
         layers,
     }))
 }
