@@ -269,4 +269,21 @@ fn the_2025_26_catalog_additions_cache_as_their_configs_say() {
     );
     // SmolLM3-3B: 36 layers x 4 KV heads x (2048 / 16 = 128) x 2 x 2 = 73,728 B per token.
     check_per_token("smollm3-3b", 36 * 4 * 128 * 2 * 2);
+    // Gemma 3 270M: 18 layers, full attention at 5, 11 and 17 (layer_types), the other 15
+    // sliding over 512 tokens; 1 KV head x head_dim 256 x 2 x 2 = 1,024 B per layer per token.
+    // Per token beyond the windows: 3 x 1,024 = 3,072. At 32,768 tokens a sliding layer holds
+    // pad(512 + 512 ubatch, 256) = 1,024 cells.
+    check_per_token("gemma-3-270m", 3 * 1024);
+    assert_eq!(
+        total_at("gemma-3-270m", 32768),
+        Bytes(3 * 32768 * 1024 + 15 * 1024 * 1024)
+    );
+    // Its parameters: tied embeddings 262144 x 640 = 167,772,160; per layer four norms 4 x 640,
+    // q 640 x 1024 = 655,360, k and v 640 x 256 each, o 1024 x 640, q/k norms 2 x 256, FFN
+    // 3 x 640 x 2048 = 3,932,160: 5,573,632; x 18 = 100,325,376; output norm 640. 268,098,176
+    // (Google's "170M embedding + 100M transformer").
+    assert_eq!(
+        n_params(&synthesize(&spec("gemma-3-270m"), GgmlType::BF16)),
+        268_098_176
+    );
 }

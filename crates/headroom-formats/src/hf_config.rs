@@ -684,4 +684,49 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("quantization.bits"), "{e}");
     }
+
+    #[test]
+    fn qwen3_next_layers_follow_the_interval_or_the_layer_types() {
+        // The shapes of Qwen3-Next-80B-A3B-Instruct's config.json (data/models), 8 layers here.
+        let base = r#""model_type":"qwen3_next","hidden_size":2048,"num_hidden_layers":8,
+            "num_attention_heads":16,"num_key_value_heads":2,"head_dim":256,"intermediate_size":5120,
+            "vocab_size":151936,"max_position_embeddings":262144,"num_experts":512,
+            "num_experts_per_tok":10,"moe_intermediate_size":512,"shared_expert_intermediate_size":512,
+            "linear_conv_kernel_dim":4,"linear_key_head_dim":128,"linear_num_key_heads":16,
+            "linear_num_value_heads":32,"linear_value_head_dim":128"#;
+        let c = parse(&format!("{{{base},\"full_attention_interval\":4}}")).unwrap();
+        assert_eq!(c.spec.arch, Arch::Qwen3Next);
+        assert!(c.spec.qk_norm);
+        let ssm = c.spec.ssm.as_ref().unwrap();
+        assert_eq!(
+            ssm.layers,
+            vec![true, true, true, false, true, true, true, false]
+        );
+        assert_eq!(
+            (ssm.d_conv, ssm.d_inner, ssm.d_state, ssm.n_group, ssm.n_head),
+            (4, 4096, 128, 16, 32)
+        );
+        let types = r#""layer_types":["full_attention","linear_attention","linear_attention",
+            "linear_attention","full_attention","linear_attention","linear_attention","linear_attention"]"#;
+        let c = parse(&format!("{{{base},{types}}}")).unwrap();
+        assert_eq!(c.spec.n_full_attn_layers(), 2);
+        assert!(!c.spec.is_recurrent_layer(0) && c.spec.is_recurrent_layer(1));
+        let e = parse(&format!("{{{base},\"full_attention_interval\":0}}")).unwrap_err();
+        assert!(e.to_string().contains("full_attention_interval"), "{e}");
+    }
+
+    #[test]
+    fn kimi_k2_is_read_as_deepseek2() {
+        let c = parse(
+            r#"{"model_type":"kimi_k2","hidden_size":7168,"num_hidden_layers":61,"num_attention_heads":64,
+            "num_key_value_heads":64,"intermediate_size":18432,"vocab_size":163840,"max_position_embeddings":131072,
+            "kv_lora_rank":512,"q_lora_rank":1536,"qk_rope_head_dim":64,"qk_nope_head_dim":128,"v_head_dim":128,
+            "n_routed_experts":384,"num_experts_per_tok":8,"moe_intermediate_size":2048,"n_shared_experts":1,
+            "first_k_dense_replace":1}"#,
+        )
+        .unwrap();
+        assert_eq!(c.spec.arch, Arch::Deepseek2);
+        assert_eq!(c.spec.mla.map(|m| m.kv_lora_rank), Some(512));
+    }
+
 }
