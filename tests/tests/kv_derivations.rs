@@ -248,6 +248,21 @@ fn qwen3_next_caches_only_its_attention_layers_and_keeps_a_recurrent_state() {
 }
 
 #[test]
+fn granite_4_0_h_1b_caches_four_attention_layers() {
+    // Granite-4.0-H-1B: 40 layers, attention at 5, 15, 25 and 35 (layer_types), Mamba-2 in the
+    // other 36. KV: 4 layers x 4 KV heads x (1536 / 12 = 128) x 2 x 2 = 8,192 B per token.
+    check_per_token("granite-4.0-h-1b", 4 * 4 * 128 * 2 * 2);
+    // Each Mamba-2 layer's state (d_inner = mamba_expand 2 x 1536 = 3072, 1 group, d_state 128,
+    // d_conv 4): conv 3 x (3072 + 2 x 128) = 9,984 and SSM 128 x 3072 = 393,216 elements,
+    // x 4 bytes = 1,612,800 B per sequence; at 32,768 tokens the cache is
+    // 4 x 32,768 x 2,048 + 36 x 1,612,800.
+    assert_eq!(
+        total_at("granite-4.0-h-1b", 32768),
+        Bytes(4 * 32768 * 2048 + 36 * 1_612_800)
+    );
+}
+
+#[test]
 fn the_2025_26_catalog_additions_cache_as_their_configs_say() {
     // Kimi K2 Instruct (kimi_k2, DeepSeek-V3 layout): 61 MLA layers caching kv_lora_rank 512 +
     // qk_rope_head_dim 64 at 2 bytes = 70,272 B per token.

@@ -220,12 +220,7 @@ mod tests {
             None,
             None,
         );
-        check_model(
-            "qwen3-next:80b",
-            "qwen3-next-80b-a3b",
-            None,
-            Some("ollama"),
-        );
+        check_model("qwen3-next:80b", "qwen3-next-80b-a3b", None, Some("ollama"));
         check_model(
             "unsloth/Qwen3-Next-80B-A3B-Instruct-GGUF:Q4_K_M",
             "qwen3-next-80b-a3b",
@@ -247,13 +242,15 @@ mod tests {
         check_model("qwq:32b", "qwq-32b", None, Some("ollama"));
         check_model("qwq:32b-q8_0", "qwq-32b", Some("Q8_0"), Some("ollama"));
         check_model("google/gemma-3-270m-it", "gemma-3-270m", None, None);
-        check_model("gemma3:270m", "gemma-3-270m", None, Some("ollama"));
         check_model(
-            "Qwen/QwQ-32B-GGUF",
-            "qwq-32b",
+            "ibm-granite/granite-4.0-h-1b",
+            "granite-4.0-h-1b",
             None,
-            Some("llama.cpp"),
+            None,
         );
+        check_model("granite4:1b-h", "granite-4.0-h-1b", None, Some("ollama"));
+        check_model("gemma3:270m", "gemma-3-270m", None, Some("ollama"));
+        check_model("Qwen/QwQ-32B-GGUF", "qwq-32b", None, Some("llama.cpp"));
     }
 
     #[test]

@@ -703,7 +703,13 @@ mod tests {
             vec![true, true, true, false, true, true, true, false]
         );
         assert_eq!(
-            (ssm.d_conv, ssm.d_inner, ssm.d_state, ssm.n_group, ssm.n_head),
+            (
+                ssm.d_conv,
+                ssm.d_inner,
+                ssm.d_state,
+                ssm.n_group,
+                ssm.n_head
+            ),
             (4, 4096, 128, 16, 32)
         );
         let types = r#""layer_types":["full_attention","linear_attention","linear_attention",
@@ -728,5 +734,4 @@ mod tests {
         assert_eq!(c.spec.arch, Arch::Deepseek2);
         assert_eq!(c.spec.mla.map(|m| m.kv_lora_rank), Some(512));
     }
-
 }
