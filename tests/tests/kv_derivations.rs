@@ -234,6 +234,16 @@ fn qwen3_next_caches_only_its_attention_layers_and_keeps_a_recurrent_state() {
     // safetensors parameters (search-index file id 62751147890) less its MTP block's
     // 1,650,471,424 (fc 2048 x 4096, five norms, one attention and one MoE layer as above).
     let ts = synthesize(&m, GgmlType::BF16);
+    let dims = |name: &str| ts.iter().find(|t| t.name == name).map(|t| t.dims.clone());
+    assert_eq!(dims("blk.0.attn_qkv.weight"), Some(vec![2048, 8192]));
+    assert_eq!(dims("blk.0.attn_gate.weight"), Some(vec![2048, 4096]));
+    assert_eq!(dims("blk.0.ssm_ba.weight"), Some(vec![2048, 64]));
+    assert_eq!(dims("blk.0.ssm_conv1d.weight"), Some(vec![4, 8192]));
+    assert_eq!(dims("blk.0.attn_q.weight"), None);
+    assert_eq!(dims("blk.3.attn_q.weight"), Some(vec![2048, 8192]));
+    assert_eq!(dims("blk.3.attn_qkv.weight"), None);
+    assert_eq!(dims("blk.3.ffn_gate_inp_shexp.weight"), Some(vec![2048]));
+    assert_eq!(dims("blk.3.post_attention_norm.weight"), Some(vec![2048]));
     assert_eq!(n_params(&ts), 79_674_391_296);
     assert_eq!(n_params(&ts), 81_324_862_720 - 1_650_471_424);
     // Weights at Q8_0: every quantized matrix at 34 bytes per 32 (79,622,569,984 elements), the
