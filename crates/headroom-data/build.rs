@@ -88,6 +88,7 @@ fn main() -> Result<(), String> {
         };
         let _ = writeln!(out, "pub static {name}: &[(&str, &str)] = &[");
         for f in list(&dir) {
+            println!("cargo:rerun-if-changed={}", f.display());
             let stem = f
                 .file_stem()
                 .and_then(|s| s.to_str())

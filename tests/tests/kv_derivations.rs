@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use headroom_core::memory::kv_cache::{self, KvSettings};
+use headroom_core::quant::{stored_tensors, Quant};
 use headroom_core::tensors::{n_active_params, n_params, synthesize};
 use headroom_core::{Bytes, GgmlType, ModelSpec};
 use headroom_data::catalog;
@@ -193,4 +194,121 @@ fn qwen2_5_vl_language_model_is_qwen2_with_biases() {
     assert_eq!(n_params(&synthesize(&m, GgmlType::BF16)), 7_615_616_512);
     // KV: 28 layers x 4 heads x 128 x 2 x 2 = 57,344 per token.
     check_per_token("qwen2.5-vl-7b", 28 * 4 * 128 * 2 * 2);
+}
+
+#[test]
+fn qwen3_next_caches_only_its_attention_layers_and_keeps_a_recurrent_state() {
+    // Qwen3-Next-80B-A3B-Instruct's config.json: 48 layers, full_attention_interval 4, so
+    // llama.cpp (src/models/qwen3next.cpp load_arch_hparams) makes layers 3, 7, ..., 47
+    // attention and the other 36 gated delta net layers.
+    let m = spec("qwen3-next-80b-a3b");
+    assert_eq!(m.arch, headroom_core::model::Arch::Qwen3Next);
+    let attention: Vec<u32> = (0..48).filter(|&il| !m.is_recurrent_layer(il)).collect();
+    assert_eq!(attention, (0..12).map(|i| 4 * i + 3).collect::<Vec<u32>>());
+    // KV cache: the 12 attention layers only, 2 KV heads x head_dim 256 x (K + V) x 2 bytes =
+    // 2,048 B per layer, 24,576 B per token.
+    check_per_token("qwen3-next-80b-a3b", 12 * 2 * 256 * 2 * 2);
+    // Recurrent state per gated delta net layer and sequence (llama-hparams.cpp n_embd_r,
+    // n_embd_s; F32 as llama-model.cpp create_memory gives a hybrid model): conv
+    // (4 - 1) x (4096 + 2 x 16 x 128) = 24,576 and SSM 128 x 4096 = 524,288 elements,
+    // (24,576 + 524,288) x 4 = 2,195,456 B; the cache at 32,768 tokens for one sequence is the
+    // attention layers' 12 x 32,768 x 2,048 plus 36 x 2,195,456, whatever the context.
+    let ssm = m.ssm.as_ref().unwrap();
+    assert_eq!(
+        headroom_core::memory::recurrent_state::layer_bytes(ssm, 1),
+        Bytes(2_195_456)
+    );
+    assert_eq!(
+        total_at("qwen3-next-80b-a3b", 32768),
+        Bytes(12 * 32768 * 2048 + 36 * 2_195_456)
+    );
+    // Parameters as llama.cpp loads them (qwen3next.cpp load_arch_tensors; the converter drops
+    // the MTP block): embeddings and output 2 x 151936 x 2048 = 622,329,856 and output norm 2048;
+    // per layer two norms 4,096, router 2048 x 512 = 1,048,576, 512 experts 3 x 2048 x 512 x 512
+    // = 1,610,612,736, shared expert 3 x 2048 x 512 = 3,145,728 and its gate 2048: 1,614,813,184;
+    // attention layer q (with gate) 2048 x 8192 = 16,777,216, k and v 2048 x 512 each, o 4096 x
+    // 2048 = 8,388,608, q/k norms 2 x 256: 27,263,488; gated delta net layer qkv 2048 x 8192,
+    // gate 2048 x 4096, conv 4 x 8192 = 32,768, dt bias and A 2 x 32, beta/alpha 2048 x 64 =
+    // 131,072, norm 128, out 4096 x 2048: 33,718,464. 48 x 1,614,813,184 + 12 x 27,263,488 +
+    // 36 x 33,718,464 + 622,331,904 = 79,674,391,296, the public report's 81,324,862,720
+    // safetensors parameters (search-index file id 62751147890) less its MTP block's
+    // 1,650,471,424 (fc 2048 x 4096, five norms, one attention and one MoE layer as above).
+    let ts = synthesize(&m, GgmlType::BF16);
+    let dims = |name: &str| ts.iter().find(|t| t.name == name).map(|t| t.dims.clone());
+    assert_eq!(dims("blk.0.attn_qkv.weight"), Some(vec![2048, 8192]));
+    assert_eq!(dims("blk.0.attn_gate.weight"), Some(vec![2048, 4096]));
+    assert_eq!(dims("blk.0.ssm_ba.weight"), Some(vec![2048, 64]));
+    assert_eq!(dims("blk.0.ssm_conv1d.weight"), Some(vec![4, 8192]));
+    assert_eq!(dims("blk.0.attn_q.weight"), None);
+    assert_eq!(dims("blk.3.attn_q.weight"), Some(vec![2048, 8192]));
+    assert_eq!(dims("blk.3.attn_qkv.weight"), None);
+    assert_eq!(dims("blk.3.ffn_gate_inp_shexp.weight"), Some(vec![2048]));
+    assert_eq!(dims("blk.3.post_attention_norm.weight"), Some(vec![2048]));
+    assert_eq!(n_params(&ts), 79_674_391_296);
+    assert_eq!(n_params(&ts), 81_324_862_720 - 1_650_471_424);
+    // Weights at Q8_0: every quantized matrix at 34 bytes per 32 (79,622,569,984 elements), the
+    // norms, routers, shared-expert gates, conv kernels, dt biases and A in F32 (51,821,312
+    // elements): 84,598,980,608 + 207,285,248 = 84,806,265,856 bytes.
+    let q8: u64 = stored_tensors(&m, &Quant::parse("Q8_0").unwrap())
+        .iter()
+        .map(|t| t.bytes)
+        .sum();
+    assert_eq!(q8, 79_622_569_984 / 32 * 34 + 51_821_312 * 4);
+    assert_eq!(q8, 84_806_265_856);
+}
+
+#[test]
+fn granite_4_0_h_1b_caches_four_attention_layers() {
+    // Granite-4.0-H-1B: 40 layers, attention at 5, 15, 25 and 35 (layer_types), Mamba-2 in the
+    // other 36. KV: 4 layers x 4 KV heads x (1536 / 12 = 128) x 2 x 2 = 8,192 B per token.
+    check_per_token("granite-4.0-h-1b", 4 * 4 * 128 * 2 * 2);
+    // Each Mamba-2 layer's state (d_inner = mamba_expand 2 x 1536 = 3072, 1 group, d_state 128,
+    // d_conv 4): conv 3 x (3072 + 2 x 128) = 9,984 and SSM 128 x 3072 = 393,216 elements,
+    // x 4 bytes = 1,612,800 B per sequence; at 32,768 tokens the cache is
+    // 4 x 32,768 x 2,048 + 36 x 1,612,800.
+    assert_eq!(
+        total_at("granite-4.0-h-1b", 32768),
+        Bytes(4 * 32768 * 2048 + 36 * 1_612_800)
+    );
+}
+
+#[test]
+fn the_2025_26_catalog_additions_cache_as_their_configs_say() {
+    // Kimi K2 Instruct (kimi_k2, DeepSeek-V3 layout): 61 MLA layers caching kv_lora_rank 512 +
+    // qk_rope_head_dim 64 at 2 bytes = 70,272 B per token.
+    check_per_token("kimi-k2", 61 * (512 + 64) * 2);
+    let k = spec("kimi-k2");
+    assert_eq!(k.arch, headroom_core::model::Arch::Deepseek2);
+    assert_eq!(k.moe.map(|e| (e.n_expert, e.n_dense_lead)), Some((384, 1)));
+    // MiniMax M2.7: 62 layers x 8 KV heads x head_dim 128 x (K + V) x 2 bytes = 253,952.
+    check_per_token("minimax-m2.7", 62 * 8 * 128 * 2 * 2);
+    // QwQ-32B: 64 layers x 8 KV heads x (5120 / 40 = 128) x 2 x 2 = 262,144 B per token.
+    check_per_token("qwq-32b", 64 * 8 * 128 * 2 * 2);
+    // Its parameters: embeddings and output 2 x 152064 x 5120 = 1,557,135,360; per layer norms
+    // 2 x 5120, q 5120^2 + 5120, k and v 5120 x 1024 + 1024 each, o 5120^2, FFN 3 x 5120 x
+    // 27648 = 487,605,248; x 64 = 31,206,735,872; output norm 5120. 32,763,876,352, the count
+    // the public report of its safetensors gives (search-index file id 63012281180).
+    assert_eq!(
+        n_params(&synthesize(&spec("qwq-32b"), GgmlType::BF16)),
+        32_763_876_352
+    );
+    // SmolLM3-3B: 36 layers x 4 KV heads x (2048 / 16 = 128) x 2 x 2 = 73,728 B per token.
+    check_per_token("smollm3-3b", 36 * 4 * 128 * 2 * 2);
+    // Gemma 3 270M: 18 layers, full attention at 5, 11 and 17 (layer_types), the other 15
+    // sliding over 512 tokens; 1 KV head x head_dim 256 x 2 x 2 = 1,024 B per layer per token.
+    // Per token beyond the windows: 3 x 1,024 = 3,072. At 32,768 tokens a sliding layer holds
+    // pad(512 + 512 ubatch, 256) = 1,024 cells.
+    check_per_token("gemma-3-270m", 3 * 1024);
+    assert_eq!(
+        total_at("gemma-3-270m", 32768),
+        Bytes(3 * 32768 * 1024 + 15 * 1024 * 1024)
+    );
+    // Its parameters: tied embeddings 262144 x 640 = 167,772,160; per layer four norms 4 x 640,
+    // q 640 x 1024 = 655,360, k and v 640 x 256 each, o 1024 x 640, q/k norms 2 x 256, FFN
+    // 3 x 640 x 2048 = 3,932,160: 5,573,632; x 18 = 100,325,376; output norm 640. 268,098,176
+    // (Google's "170M embedding + 100M transformer").
+    assert_eq!(
+        n_params(&synthesize(&spec("gemma-3-270m"), GgmlType::BF16)),
+        268_098_176
+    );
 }

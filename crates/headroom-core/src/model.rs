@@ -16,6 +16,9 @@ pub enum Arch {
     Mixtral,
     Deepseek2,
     GptOss,
+    /// Qwen3-Next: gated delta net layers (recurrent, `ssm`) with a gated full-attention layer
+    /// every fourth, all on a sparse MoE with a gated shared expert (llama.cpp `qwen3next`).
+    Qwen3Next,
     /// An architecture Headroom has no specific rules for; shapes still come from the config.
     Other(String),
 }
@@ -32,6 +35,7 @@ impl Arch {
             Arch::Mixtral => "mixtral",
             Arch::Deepseek2 => "deepseek2",
             Arch::GptOss => "gpt-oss",
+            Arch::Qwen3Next => "qwen3next",
             Arch::Other(s) => s,
         }
     }
@@ -80,8 +84,8 @@ pub struct SlidingWindow {
 /// The same fields size Qwen3-Next's gated delta net state, as convert_hf_to_gguf.py
 /// (`Qwen3NextModel`) maps them: `d_conv` = `linear_conv_kernel_dim`, `d_state` =
 /// `linear_key_head_dim`, `n_group` = `linear_num_key_heads`, `n_head` = `linear_num_value_heads`,
-/// `d_inner` = `linear_value_head_dim * linear_num_value_heads`. `tensors::synthesize` lays out
-/// Mamba-2 mixers only, so such a spec's recurrent-layer weights are not those of Qwen3-Next.
+/// `d_inner` = `linear_value_head_dim * linear_num_value_heads`; `tensors::synthesize` lays out
+/// its recurrent layers as llama.cpp's `qwen3next` loads them, Mamba-2 mixers for the others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ssm {
     /// Convolution kernel width (`ssm_d_conv`).

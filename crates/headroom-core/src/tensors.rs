@@ -107,7 +107,9 @@ pub fn synthesize(m: &ModelSpec, weight_ty: GgmlType) -> Vec<Tensor> {
     for il in 0..m.n_layer {
         let p = |s: &str| format!("blk.{il}.{s}");
         out.push(t(p("attn_norm.weight"), &[e], f32));
-        if m.is_recurrent_layer(il) {
+        if m.is_recurrent_layer(il) && m.arch == Arch::Qwen3Next {
+            push_gated_delta_net(&mut out, m, il, w);
+        } else if m.is_recurrent_layer(il) {
             push_ssm(&mut out, m, il, w);
         } else {
             push_attention(&mut out, m, il, w);
@@ -116,8 +118,9 @@ pub fn synthesize(m: &ModelSpec, weight_ty: GgmlType) -> Vec<Tensor> {
             out.push(t(p("post_attention_norm.weight"), &[e], f32));
             out.push(t(p("post_ffw_norm.weight"), &[e], f32));
         }
-        // gpt-oss names its pre-FFN norm post_attention_norm (llama.cpp LLM_ARCH_OPENAI_MOE).
-        let ffn_norm = if m.arch == Arch::GptOss {
+        // gpt-oss and Qwen3-Next name their pre-FFN norm post_attention_norm (llama.cpp
+        // LLM_ARCH_OPENAI_MOE; src/models/qwen3next.cpp `attn_post_norm`).
+        let ffn_norm = if matches!(m.arch, Arch::GptOss | Arch::Qwen3Next) {
             "post_attention_norm.weight"
         } else {
             "ffn_norm.weight"
@@ -171,7 +174,14 @@ fn push_attention(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
         out.push(t(p("attn_output.weight"), &[nh * hv, e], w));
         return;
     }
-    out.push(t(p("attn_q.weight"), &[e, nh * hk], w));
+    // Qwen3-Next's gated attention projects the query and its output gate together
+    // (src/models/qwen3next.cpp: `n_embd_head_k * n_head * 2`).
+    let q_width = if m.arch == Arch::Qwen3Next {
+        2 * nh * hk
+    } else {
+        nh * hk
+    };
+    out.push(t(p("attn_q.weight"), &[e, q_width], w));
     out.push(t(p("attn_k.weight"), &[e, nkv * hk], w));
     out.push(t(p("attn_v.weight"), &[e, nkv * hv], w));
     out.push(t(p("attn_output.weight"), &[nh * hv, e], w));
@@ -224,6 +234,39 @@ fn push_ssm(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
     out.push(t(p("ssm_out.weight"), &[inner, e], w));
 }
 
+/// A gated delta net layer as llama.cpp loads it for `qwen3next` (src/models/qwen3next.cpp
+/// `load_arch_tensors`, the GGUF layout convert_hf_to_gguf.py writes: `in_proj_qkvz` split into
+/// `attn_qkv` and `attn_gate`): with `head_k_dim` = `ssm_d_state`, `key_dim` = `head_k_dim` x
+/// `ssm_n_group` and `value_dim` = `ssm_d_inner` (`ssm_dt_rank` value heads of `head_v_dim`),
+/// `attn_qkv` {n_embd, 2*key_dim + value_dim}, `attn_gate` {n_embd, value_dim}, `ssm_conv1d`
+/// {d_conv, 2*key_dim + value_dim}, `ssm_dt.bias` and `ssm_a` {dt_rank}, `ssm_ba` {n_embd,
+/// 2*dt_rank}, `ssm_norm` {head_v_dim}, `ssm_out` {value_dim, n_embd}. The 2-D `.weight`
+/// matrices take `weight_ty`; the conv kernel and 1-D tensors stay F32 as for Mamba-2.
+fn push_gated_delta_net(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
+    let Some(ssm) = &m.ssm else {
+        return;
+    };
+    let f32 = GgmlType::F32;
+    let p = |s: &str| format!("blk.{il}.{s}");
+    let e = u64::from(m.n_embd);
+    let value_dim = u64::from(ssm.d_inner);
+    let v_heads = u64::from(ssm.n_head.max(1));
+    let key_dim = u64::from(ssm.d_state) * u64::from(ssm.n_group);
+    let conv = 2 * key_dim + value_dim;
+    out.push(t(p("attn_qkv.weight"), &[e, conv], w));
+    out.push(t(p("attn_gate.weight"), &[e, value_dim], w));
+    out.push(t(
+        p("ssm_conv1d.weight"),
+        &[u64::from(ssm.d_conv), conv],
+        f32,
+    ));
+    out.push(t(p("ssm_dt.bias"), &[v_heads], f32));
+    out.push(t(p("ssm_a"), &[v_heads], f32));
+    out.push(t(p("ssm_ba.weight"), &[e, 2 * v_heads], w));
+    out.push(t(p("ssm_norm.weight"), &[value_dim / v_heads], f32));
+    out.push(t(p("ssm_out.weight"), &[value_dim, e], w));
+}
+
 fn push_ffn(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
     let f32 = GgmlType::F32;
     let p = |s: &str| format!("blk.{il}.{s}");
@@ -263,6 +306,10 @@ fn push_ffn(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
     }
     if moe.shared_ff > 0 {
         let sf = u64::from(moe.shared_ff);
+        if m.arch == Arch::Qwen3Next {
+            // The shared expert's sigmoid gate (`ffn_gate_inp_shexp` {n_embd}).
+            out.push(t(p("ffn_gate_inp_shexp.weight"), &[e], f32));
+        }
         out.push(t(p("ffn_gate_shexp.weight"), &[e, sf], w));
         out.push(t(p("ffn_up_shexp.weight"), &[e, sf], w));
         out.push(t(p("ffn_down_shexp.weight"), &[sf, e], w));

@@ -214,6 +214,47 @@ mod tests {
     }
 
     #[test]
+    fn the_2025_26_additions_resolve() {
+        check_model(
+            "Qwen/Qwen3-Next-80B-A3B-Instruct",
+            "qwen3-next-80b-a3b",
+            None,
+            None,
+        );
+        check_model("qwen3-next:80b", "qwen3-next-80b-a3b", None, Some("ollama"));
+        check_model(
+            "unsloth/Qwen3-Next-80B-A3B-Instruct-GGUF:Q4_K_M",
+            "qwen3-next-80b-a3b",
+            Some("Q4_K_M"),
+            Some("llama.cpp"),
+        );
+        check_model(
+            "Qwen/Qwen3-Next-80B-A3B-Instruct-FP8",
+            "qwen3-next-80b-a3b",
+            Some("fp8"),
+            Some("vllm"),
+        );
+        check_model("moonshotai/Kimi-K2-Instruct", "kimi-k2", None, None);
+        check_model("MiniMaxAI/MiniMax-M2.7", "minimax-m2.7", None, None);
+        // The instruct release shares the base's entry (`Base` is a variant word).
+        check_model("HuggingFaceTB/SmolLM3-3B", "smollm3-3b", None, None);
+        check_model("HuggingFaceTB/SmolLM3-3B-Base", "smollm3-3b", None, None);
+        check_model("Qwen/QwQ-32B", "qwq-32b", None, None);
+        check_model("qwq:32b", "qwq-32b", None, Some("ollama"));
+        check_model("qwq:32b-q8_0", "qwq-32b", Some("Q8_0"), Some("ollama"));
+        check_model("google/gemma-3-270m-it", "gemma-3-270m", None, None);
+        check_model(
+            "ibm-granite/granite-4.0-h-1b",
+            "granite-4.0-h-1b",
+            None,
+            None,
+        );
+        check_model("granite4:1b-h", "granite-4.0-h-1b", None, Some("ollama"));
+        check_model("gemma3:270m", "gemma-3-270m", None, Some("ollama"));
+        check_model("Qwen/QwQ-32B-GGUF", "qwq-32b", None, Some("llama.cpp"));
+    }
+
+    #[test]
     fn the_issues_model_names_resolve() {
         // Instruct and base share a catalog entry (Qwen/Qwen2.5-7B is the file's hf_repo).
         check_model("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b", None, None);

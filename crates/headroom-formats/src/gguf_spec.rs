@@ -166,6 +166,7 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
         "phi3" => Arch::Phi3,
         "deepseek2" => Arch::Deepseek2,
         "gpt-oss" => Arch::GptOss,
+        "qwen3next" => Arch::Qwen3Next,
         other => Arch::Other(other.to_string()),
     };
     let n_layer = k.bounded_req("block_count", MAX_LAYERS)?;
@@ -332,15 +333,25 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
 /// `ssm.state_size`, `ssm.time_step_rank`, `ssm.group_count`; Mamba-1 files, which have no group
 /// count, are not modelled): a layer is recurrent where its
 /// `attention.head_count_kv` entry is 0 (src/models/granite-hybrid.cpp `load_arch_hparams`);
-/// without a per-layer array every layer is. The optional conv bias is there when the file
-/// holds `ssm_conv1d.bias` tensors.
+/// without a per-layer array every layer is. A `qwen3next` file marks its gated delta net layers
+/// by `full_attention_interval` instead (src/models/qwen3next.cpp `load_arch_hparams`: layer `il`
+/// is recurrent unless `(il + 1) % interval == 0`, interval 4 when the key is absent). The
+/// optional conv bias is there when the file holds `ssm_conv1d.bias` tensors.
 fn ssm(k: &Keys, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
     let Some(d_conv) = k.bounded_opt("ssm.conv_kernel", MAX_SSM_CONV)? else {
         return Ok(None);
     };
-    let layers = match k.per_layer("attention.head_count_kv", n_layer)? {
-        Some(items) => items.iter().map(|i| i.as_u64() == Some(0)).collect(),
-        None => vec![true; n_layer as usize],
+    let layers = if k.arch == "qwen3next" {
+        let interval = k
+            .bounded_opt("full_attention_interval", MAX_LAYERS)?
+            .unwrap_or(4)
+            .max(1);
+        (0..n_layer).map(|il| (il + 1) % interval != 0).collect()
+    } else {
+        match k.per_layer("attention.head_count_kv", n_layer)? {
+            Some(items) => items.iter().map(|i| i.as_u64() == Some(0)).collect(),
+            None => vec![true; n_layer as usize],
+        }
     };
     Ok(Some(Ssm {
         d_conv,
@@ -479,6 +490,39 @@ mod tests {
         // The attention layers' kv heads: the largest array entry.
         assert_eq!(spec.n_head_kv, 4);
         assert_eq!(spec.n_full_attn_layers(), 4);
+    }
+
+    #[test]
+    fn qwen3next_header_places_attention_every_fourth_layer() {
+        // The keys convert_hf_to_gguf.py (Qwen3NextModel) writes for Qwen3-Next-80B-A3B's
+        // config: no per-layer head_count_kv array, full_attention_interval 4.
+        let a = "qwen3next";
+        let u = |k: &str, v: u32| (format!("{a}.{k}"), MetaValue::U32(v));
+        let mut h = granite_hybrid_header();
+        h.metadata = vec![
+            ("general.architecture".into(), MetaValue::Str(a.into())),
+            u("block_count", 48),
+            u("context_length", 262_144),
+            u("embedding_length", 2048),
+            u("feed_forward_length", 5120),
+            u("attention.head_count", 16),
+            u("attention.head_count_kv", 2),
+            u("attention.key_length", 256),
+            u("attention.value_length", 256),
+            u("ssm.conv_kernel", 4),
+            u("ssm.state_size", 128),
+            u("ssm.group_count", 16),
+            u("ssm.inner_size", 4096),
+            u("ssm.time_step_rank", 32),
+            u("full_attention_interval", 4),
+        ];
+        h.tensors.truncate(1);
+        h.tensors[0].dims = vec![2048, 151_936];
+        let spec = to_model_spec(&h).unwrap();
+        assert_eq!(spec.arch, Arch::Qwen3Next);
+        assert_eq!(spec.n_full_attn_layers(), 12);
+        assert!(spec.is_recurrent_layer(0) && !spec.is_recurrent_layer(3));
+        assert!(!spec.is_recurrent_layer(47));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Hugging Face `config.json` (and MLX model folders' config) into a `ModelSpec` and, when the
-//! config says so, the quantization the weights are stored in. Hybrid Mamba-2 configs
-//! (Granite-4.0-H, `granitemoehybrid`) also give the recurrent layers.
+//! config says so, the quantization the weights are stored in. Hybrid configs (Granite-4.0-H's
+//! Mamba-2, `granitemoehybrid`; Qwen3-Next's gated delta net, `qwen3_next`) also give the
+//! recurrent layers.
 
 use crate::error::FormatError;
 use headroom_core::model::{Arch, Mla, ModelSpec, Moe, NativeDtype, SlidingWindow, Ssm};
@@ -133,8 +134,11 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         "gemma3" | "gemma3_text" => Arch::Gemma3,
         "phi3" => Arch::Phi3,
         "mixtral" => Arch::Mixtral,
-        "deepseek_v2" | "deepseek_v3" | "glm4_moe_lite" => Arch::Deepseek2,
+        // Kimi K2's config names its own model type but the DeepseekV3ForCausalLM architecture,
+        // which llama.cpp converts as `deepseek2` (convert_hf_to_gguf.py DeepseekV2Model).
+        "deepseek_v2" | "deepseek_v3" | "glm4_moe_lite" | "kimi_k2" => Arch::Deepseek2,
         "gpt_oss" => Arch::GptOss,
+        "qwen3_next" => Arch::Qwen3Next,
         "" => return Err(json_err("model_type", "missing")),
         other => Arch::Other(other.to_string()),
     };
@@ -181,7 +185,10 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         Arch::Qwen2 => true,
         _ => f.bool_opt("attention_bias").unwrap_or(false),
     };
-    let qk_norm = matches!(arch, Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3);
+    let qk_norm = matches!(
+        arch,
+        Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3 | Arch::Qwen3Next
+    );
 
     let mla = match f.u32_opt("kv_lora_rank")? {
         Some(kv_lora_rank) => Some(Mla {
@@ -303,6 +310,9 @@ fn parse_ssm(
     n_layer: u32,
     n_embd: u32,
 ) -> Result<Option<Ssm>, FormatError> {
+    if model_type == "qwen3_next" {
+        return parse_gated_delta_net(f, n_layer);
+    }
     if model_type != "granitemoehybrid" {
         return Ok(None);
     }
@@ -337,6 +347,55 @@ fn parse_ssm(
         n_group: f.u32_req("mamba_n_groups")?,
         n_head,
         conv_bias: f.bool_opt("mamba_conv_bias").unwrap_or(true),
+        layers,
+    }))
+}
+
+/// Gated delta net layers of a `qwen3_next` config, read as convert_hf_to_gguf.py
+/// (`Qwen3NextModel.set_gguf_parameters`) writes them: `ssm.conv_kernel` =
+/// `linear_conv_kernel_dim`, `ssm.state_size` = `linear_key_head_dim`, `ssm.group_count` =
+/// `linear_num_key_heads`, `ssm.time_step_rank` = `linear_num_value_heads`, `ssm.inner_size` =
+/// `linear_value_head_dim` x `linear_num_value_heads`. The recurrent layers are the
+/// `"linear_attention"` entries of `layer_types` where the config has one, else as llama.cpp's
+/// `load_arch_hparams` (src/models/qwen3next.cpp) places them: every layer but each
+/// `full_attention_interval`-th (default 4), `(il + 1) % interval != 0`.
+fn parse_gated_delta_net(f: &Fields, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
+    let layers: Vec<bool> = match f.get("layer_types").and_then(Value::as_array) {
+        Some(types) => {
+            if types.len() != n_layer as usize {
+                return Err(json_err(
+                    "layer_types",
+                    format!("{} entries for {n_layer} layers", types.len()),
+                ));
+            }
+            types
+                .iter()
+                .map(|t| t.as_str() == Some("linear_attention"))
+                .collect()
+        }
+        None => {
+            let interval = f.u32_opt("full_attention_interval")?.unwrap_or(4);
+            if interval == 0 {
+                return Err(json_err("full_attention_interval", "must be positive"));
+            }
+            (0..n_layer).map(|il| (il + 1) % interval != 0).collect()
+        }
+    };
+    if !layers.iter().any(|&b| b) {
+        return Ok(None);
+    }
+    let n_head = f.u32_req("linear_num_value_heads")?;
+    let d_inner = f
+        .u32_req("linear_value_head_dim")?
+        .checked_mul(n_head)
+        .ok_or_else(|| json_err("linear_value_head_dim", "inner width overflows"))?;
+    Ok(Some(Ssm {
+        d_conv: f.u32_req("linear_conv_kernel_dim")?,
+        d_inner,
+        d_state: f.u32_req("linear_key_head_dim")?,
+        n_group: f.u32_req("linear_num_key_heads")?,
+        n_head,
+        conv_bias: false,
         layers,
     }))
 }
@@ -624,5 +683,55 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("quantization.bits"), "{e}");
+    }
+
+    #[test]
+    fn qwen3_next_layers_follow_the_interval_or_the_layer_types() {
+        // The shapes of Qwen3-Next-80B-A3B-Instruct's config.json (data/models), 8 layers here.
+        let base = r#""model_type":"qwen3_next","hidden_size":2048,"num_hidden_layers":8,
+            "num_attention_heads":16,"num_key_value_heads":2,"head_dim":256,"intermediate_size":5120,
+            "vocab_size":151936,"max_position_embeddings":262144,"num_experts":512,
+            "num_experts_per_tok":10,"moe_intermediate_size":512,"shared_expert_intermediate_size":512,
+            "linear_conv_kernel_dim":4,"linear_key_head_dim":128,"linear_num_key_heads":16,
+            "linear_num_value_heads":32,"linear_value_head_dim":128"#;
+        let c = parse(&format!("{{{base},\"full_attention_interval\":4}}")).unwrap();
+        assert_eq!(c.spec.arch, Arch::Qwen3Next);
+        assert!(c.spec.qk_norm);
+        let ssm = c.spec.ssm.as_ref().unwrap();
+        assert_eq!(
+            ssm.layers,
+            vec![true, true, true, false, true, true, true, false]
+        );
+        assert_eq!(
+            (
+                ssm.d_conv,
+                ssm.d_inner,
+                ssm.d_state,
+                ssm.n_group,
+                ssm.n_head
+            ),
+            (4, 4096, 128, 16, 32)
+        );
+        let types = r#""layer_types":["full_attention","linear_attention","linear_attention",
+            "linear_attention","full_attention","linear_attention","linear_attention","linear_attention"]"#;
+        let c = parse(&format!("{{{base},{types}}}")).unwrap();
+        assert_eq!(c.spec.n_full_attn_layers(), 2);
+        assert!(!c.spec.is_recurrent_layer(0) && c.spec.is_recurrent_layer(1));
+        let e = parse(&format!("{{{base},\"full_attention_interval\":0}}")).unwrap_err();
+        assert!(e.to_string().contains("full_attention_interval"), "{e}");
+    }
+
+    #[test]
+    fn kimi_k2_is_read_as_deepseek2() {
+        let c = parse(
+            r#"{"model_type":"kimi_k2","hidden_size":7168,"num_hidden_layers":61,"num_attention_heads":64,
+            "num_key_value_heads":64,"intermediate_size":18432,"vocab_size":163840,"max_position_embeddings":131072,
+            "kv_lora_rank":512,"q_lora_rank":1536,"qk_rope_head_dim":64,"qk_nope_head_dim":128,"v_head_dim":128,
+            "n_routed_experts":384,"num_experts_per_tok":8,"moe_intermediate_size":2048,"n_shared_experts":1,
+            "first_k_dense_replace":1}"#,
+        )
+        .unwrap();
+        assert_eq!(c.spec.arch, Arch::Deepseek2);
+        assert_eq!(c.spec.mla.map(|m| m.kv_lora_rank), Some(512));
     }
 }

@@ -1,4 +1,5 @@
-//! Recurrent state of hybrid models' Mamba-2 layers: a fixed-size state per sequence, not per token.
+//! Recurrent state of hybrid models' Mamba-2 and gated delta net (Qwen3-Next) layers: a fixed-size
+//! state per sequence, not per token.
 //!
 //! llama.cpp (src/llama-memory-recurrent.cpp, `llama_memory_recurrent` constructor) gives every
 //! recurrent layer two tensors, `cache_r_l{il}` of `n_embd_r() * mem_size` elements in `type_r` and

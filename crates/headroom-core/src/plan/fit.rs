@@ -359,7 +359,12 @@ pub fn fit(s: &Scenario) -> FitReport {
             ));
         }
     }
-    if let crate::model::Arch::Other(a) = &s.model.arch {
+    // Qwen3-Next's layout follows llama.cpp's loader, but no measured run has checked it yet.
+    if matches!(
+        s.model.arch,
+        crate::model::Arch::Other(_) | crate::model::Arch::Qwen3Next
+    ) {
+        let a = s.model.arch.name();
         warnings.push(format!("architecture `{a}` is outside what Headroom has validated; shapes come from its config"));
     }
     if !matches!(s.runtime, Runtime::LlamaCpp(_)) {
