@@ -41,7 +41,7 @@ if { [ -z "$opt_version" ] || [ "$opt_version" -lt 116 ]; } && [ -x web/node_mod
 fi
 if [ -n "$opt_version" ] && [ "$opt_version" -ge 116 ]; then
   for f in web/pkg/headroom_wasm_bg.wasm web/pkg-node/headroom_wasm_bg.wasm; do
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    "$wasm_opt" -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue "$f" -o "$f.opt"
     mv "$f.opt" "$f"
   done
