@@ -40,7 +40,8 @@ pub struct FitReport {
     /// Memory the accelerators may give.
     pub usable_bytes: Bytes,
     pub fits: bool,
-    /// usable - total over the devices; negative when it does not fit.
+    /// The tightest margin over the limits `fits` is judged by (each accelerator, a Mac's whole
+    /// memory, the host's RAM when given); negative when one is over.
     pub margin_bytes: i64,
     pub breakdown: Breakdown,
     pub host_breakdown: Breakdown,
@@ -216,6 +217,12 @@ impl<'a> Prepared<'a> {
         if p.blocker.is_some() {
             return i64::MIN;
         }
+        self.memory_margin(p).unwrap_or(i64::MIN)
+    }
+
+    /// The tightest margin in bytes over every memory limit (each GPU, a Mac's whole memory, the
+    /// host's RAM when given); `None` when no device holds the allocation.
+    fn memory_margin(&self, p: &Placed) -> Option<i64> {
         let s = self.s;
         let margin = |limit: Bytes, need: Bytes| limit.0 as i64 - need.0 as i64;
         let mut slack = i64::MAX;
@@ -225,14 +232,12 @@ impl<'a> Prepared<'a> {
             for x in &p.devices {
                 b.add(x);
             }
-            let Some(d) = s.devices.first() else {
-                return i64::MIN;
-            };
+            let d = s.devices.first()?;
             slack = slack.min(margin(s.usable(d), b.total()));
             b.total()
         } else {
             if p.devices.is_empty() {
-                return i64::MIN;
+                return None;
             }
             let mut total = Bytes::ZERO;
             for (d, b) in self.gpus.iter().zip(p.devices.iter()) {
@@ -252,7 +257,7 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
-        slack
+        Some(slack)
     }
 }
 
@@ -261,6 +266,8 @@ pub fn fit(s: &Scenario) -> FitReport {
     let prepared = Prepared::new(s);
     let p = prepared.place(&s.runtime);
     let fits = prepared.judge(&p) >= 0;
+    // the margin `fits` is judged by: the tightest limit, not the sum over devices
+    let margin = prepared.memory_margin(&p);
     let mut warnings = s.notes.clone();
     let mut devices = Vec::new();
     let mut breakdown = Breakdown::default();
@@ -408,7 +415,7 @@ pub fn fit(s: &Scenario) -> FitReport {
         total_bytes: total,
         usable_bytes: usable,
         fits,
-        margin_bytes: usable.0 as i64 - total.0 as i64,
+        margin_bytes: margin.unwrap_or(usable.0 as i64 - total.0 as i64),
         breakdown,
         host_breakdown,
         devices,
