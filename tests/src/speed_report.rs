@@ -434,7 +434,8 @@ fn render_current(s: &mut String, c: &Current) {
          shaders; `speed/vulkan_path.rs`) between the backend and the device family, so a device \
          left out takes its path's efficiency. \
          SYCL has no current rows: it is predicted from the GPU-wide groups and says so in its \
-         warnings. CPUs are not in this table (their speed is `speed/cpu.rs`'s roofline).\n"
+         warnings. CPUs are not in this table: llama.cpp on CPU threads has its own fit, in the \
+         section \"CPU: llama.cpp on CPU threads\" below.\n"
     );
     let _ = writeln!(
         s,
