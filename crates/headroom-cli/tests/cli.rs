@@ -140,3 +140,31 @@ fn hostile_files_are_errors_not_crashes() {
     assert!(err.contains("hidden_size"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_runtime_that_cannot_run_here_is_not_blamed_on_memory() {
+    // Qwen3-8B at MLX 4-bit is about 8.2e9 x 4.5 bits = 4.6 GB, well inside an RTX 4090's 24 GB,
+    // but MLX needs Apple silicon: the verdict must say the runtime, not a positive margin alone
+    let (code, out, err) = headroom(&[
+        "fit",
+        "--model",
+        "qwen3-8b",
+        "--hardware",
+        "rtx-4090",
+        "--runtime",
+        "mlx",
+        "--quant",
+        "mlx-4bit",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let verdict = out
+        .lines()
+        .find(|l| l.starts_with("DOES NOT FIT") || l.starts_with("FITS"))
+        .unwrap();
+    assert!(
+        verdict.starts_with("DOES NOT FIT: the runtime cannot run these settings here"),
+        "{out}"
+    );
+    assert!(verdict.contains("(margin +"), "{out}");
+    assert!(out.contains("warning: MLX runs on Apple silicon"), "{out}");
+}
