@@ -302,6 +302,25 @@ mod tests {
             Some("Q5_K_M"),
             Some("llama.cpp"),
         );
+        // bartowski's `ORG_NAME-GGUF` repos and their files
+        check_model(
+            "bartowski/google_gemma-3-12b-it-GGUF",
+            "gemma-3-12b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model(
+            "bartowski/meta-llama_Llama-3.3-70B-Instruct-GGUF",
+            "llama-3.3-70b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model(
+            "Qwen_Qwen2.5-Coder-32B-Instruct-Q4_K_M.gguf",
+            "qwen2.5-coder-32b",
+            Some("Q4_K_M"),
+            Some("llama.cpp"),
+        );
         check_model(
             "llama3.1:70b-instruct-q8_0",
             "llama-3.1-70b",
