@@ -375,6 +375,13 @@ mod tests {
         check_hardware("h100-pcie", "h100-pcie", 80.0, false);
         check_hardware("rtx 4060 ti", "rtx-4060-ti-8gb", 8.0, true);
         check_hardware("rtx 4060", "rtx-4060", 8.0, false);
+        // the bare aliases of the 8 GB card say that a 16 GB one exists (data/hardware)
+        check_hardware("4060 ti", "rtx-4060-ti-8gb", 8.0, true);
+        check_hardware("rtx4060ti", "rtx-4060-ti-8gb", 8.0, true);
+        check_hardware("4060 ti 8gb", "rtx-4060-ti-8gb", 8.0, false);
+        check_hardware("4060 ti 16gb", "rtx-4060-ti-16gb", 16.0, false);
+        check_hardware("rtx-4060-ti-8gb", "rtx-4060-ti-8gb", 8.0, false);
+        check_hardware("3060", "rtx-3060", 12.0, false);
         check_hardware("m4-pro@48gb", "m4-pro", 48.0, true);
         let cat = catalog().unwrap();
         let pro = cat.resolve_hardware("m4-pro").unwrap();
