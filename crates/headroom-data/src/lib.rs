@@ -382,6 +382,11 @@ mod tests {
         check_hardware("4060 ti 16gb", "rtx-4060-ti-16gb", 16.0, false);
         check_hardware("rtx-4060-ti-8gb", "rtx-4060-ti-8gb", 8.0, false);
         check_hardware("3060", "rtx-3060", 12.0, false);
+        // the maker's and the line's names are optional
+        check_hardware("geforce rtx 4090", "rtx-4090", 24.0, false);
+        check_hardware("nvidia rtx 4090", "rtx-4090", 24.0, false);
+        check_hardware("Radeon RX 7900 XTX", "rx-7900-xtx", 24.0, false);
+        check_hardware("nvidia h100", "h100-sxm", 80.0, true);
         check_hardware("m4-pro@48gb", "m4-pro", 48.0, true);
         let cat = catalog().unwrap();
         let pro = cat.resolve_hardware("m4-pro").unwrap();

@@ -243,6 +243,15 @@ fn hnorm(s: &str) -> String {
             }
         }
     }
+    // the maker's and the line's names before a model number: `nvidia geforce rtx 4090`,
+    // `radeon rx 7900 xtx`, `tesla t4` (no catalog id starts with one)
+    while let Some(rest) = ["nvidia-", "geforce-", "tesla-", "amd-", "radeon-", "intel-"]
+        .iter()
+        .find_map(|p| out.strip_prefix(p))
+        .filter(|r| !r.is_empty())
+    {
+        out = rest.to_string();
+    }
     out
 }
 
