@@ -162,14 +162,27 @@ fn human(a: &FitAnswer) -> String {
     header.extend(["total", "usable", "fits"]);
     out.push_str(&table(&header, &rows));
     let margin = r.margin_bytes as f64 / (1u64 << 30) as f64;
-    let _ = writeln!(
-        out,
-        "\n{}: needs {} GiB of {} GiB usable (margin {:+.2} GiB)",
-        if r.fits { "FITS" } else { "DOES NOT FIT" },
-        gib(r.total_bytes),
-        gib(r.usable_bytes),
-        margin
-    );
+    if !r.fits && r.margin_bytes >= 0 {
+        // the memory holds it, but the runtime cannot start here (MLX off a Mac, a vLLM KV pool
+        // shorter than max_model_len, too few GPUs for the tensor parallelism): the warnings say which
+        let _ = writeln!(
+            out,
+            "\nDOES NOT FIT: the runtime cannot run these settings here (see the warnings below), \
+             though the memory would hold them: needs {} GiB of {} GiB usable (margin {:+.2} GiB)",
+            gib(r.total_bytes),
+            gib(r.usable_bytes),
+            margin
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{}: needs {} GiB of {} GiB usable (margin {:+.2} GiB)",
+            if r.fits { "FITS" } else { "DOES NOT FIT" },
+            gib(r.total_bytes),
+            gib(r.usable_bytes),
+            margin
+        );
+    }
     match a.max_context {
         Some(n) => {
             let _ = writeln!(out, "max context with these settings: {n} tokens");

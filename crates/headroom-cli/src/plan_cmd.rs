@@ -51,6 +51,23 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         backend: a.backend.clone(),
         ..ScenarioRequest::default()
     };
+    // what an ambiguous hardware name (`h100`, `m4-pro`) was taken as; the base scenario's other
+    // notes are about the placeholder model it is built with
+    let mut hardware_notes = Vec::new();
+    for h in &req.hardware {
+        let found = cat
+            .resolve_hardware(h)
+            .map_err(|e| anyhow!("hardware: {e}"))?;
+        for n in found
+            .choice_note
+            .into_iter()
+            .chain(found.memory_note.filter(|_| a.memory.is_none()))
+        {
+            if !hardware_notes.contains(&n) {
+                hardware_notes.push(n);
+            }
+        }
+    }
     let base = headroom_data::build(&req, None)?;
     let profile = crate::calibration::load_for(a.calibration.as_deref(), &base)?;
     let p = &crate::calibration::speed_params(&base, profile.as_ref())?;
@@ -72,14 +89,14 @@ pub fn run(a: &PlanArgs) -> Result<String> {
     };
     entries.truncate(a.top.max(1));
     if a.json {
-        for w in &warnings {
+        for w in hardware_notes.iter().chain(&warnings) {
             eprintln!("headroom: warning: {w}");
         }
         return Ok(serde_json::to_string_pretty(&entries)? + "\n");
     }
     let mut out = human(&base.devices, u, &entries);
     notes(&mut out, &base, &entries);
-    for w in &warnings {
+    for w in hardware_notes.iter().chain(&warnings) {
         let _ = writeln!(out, "warning: {w}");
     }
     if let Some(pr) = &profile {

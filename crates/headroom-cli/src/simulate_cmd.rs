@@ -432,6 +432,10 @@ fn human(a: &Answer, s: &headroom_core::Scenario, args: &SimulateArgs) -> String
     if let Some(p) = &args.svg {
         let _ = writeln!(out, "plot written to {}", p.display());
     }
+    // what the names were taken as (an ambiguous `h100`, a repo name's quantization)
+    for n in &s.notes {
+        let _ = writeln!(out, "warning: {n}");
+    }
     out
 }
 

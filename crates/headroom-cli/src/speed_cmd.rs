@@ -155,7 +155,13 @@ pub fn human(s: &Scenario, r: &SpeedReport) -> String {
         }
     }
     let _ = writeln!(out, "\ncalibration: {}", r.calibration.join(", "));
-    for w in &r.warnings {
+    // what the names were taken as (an ambiguous `h100`, a repo name's quantization), then the
+    // speed model's own warnings
+    for w in s
+        .notes
+        .iter()
+        .chain(r.warnings.iter().filter(|w| !s.notes.contains(w)))
+    {
         let _ = writeln!(out, "warning: {w}");
     }
     out

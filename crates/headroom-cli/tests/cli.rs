@@ -140,3 +140,76 @@ fn hostile_files_are_errors_not_crashes() {
     assert!(err.contains("hidden_size"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_runtime_that_cannot_run_here_is_not_blamed_on_memory() {
+    // Qwen3-8B at MLX 4-bit is about 8.2e9 x 4.5 bits = 4.6 GB, well inside an RTX 4090's 24 GB,
+    // but MLX needs Apple silicon: the verdict must say the runtime, not a positive margin alone
+    let (code, out, err) = headroom(&[
+        "fit",
+        "--model",
+        "qwen3-8b",
+        "--hardware",
+        "rtx-4090",
+        "--runtime",
+        "mlx",
+        "--quant",
+        "mlx-4bit",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let verdict = out
+        .lines()
+        .find(|l| l.starts_with("DOES NOT FIT") || l.starts_with("FITS"))
+        .unwrap();
+    assert!(
+        verdict.starts_with("DOES NOT FIT: the runtime cannot run these settings here"),
+        "{out}"
+    );
+    assert!(verdict.contains("(margin +"), "{out}");
+    assert!(out.contains("warning: MLX runs on Apple silicon"), "{out}");
+}
+
+#[test]
+fn every_command_says_what_an_ambiguous_hardware_name_was_taken_as() {
+    // the catalog has an SXM and a PCIe H100; `h100` is the SXM card, said in a warning
+    let note = "warning: `h100` is taken as h100-sxm";
+    for args in [
+        &["plan", "--hardware", "h100", "--top", "1"][..],
+        &["speed", "--model", "qwen3-8b", "--hardware", "h100"][..],
+        &[
+            "simulate",
+            "--model",
+            "qwen3-8b",
+            "--hardware",
+            "h100",
+            "--rate",
+            "1",
+            "--requests",
+            "20",
+        ][..],
+        &["fit", "--model", "qwen3-8b", "--hardware", "h100"][..],
+    ] {
+        let (code, out, err) = headroom(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(out.matches(note).count(), 1, "{args:?}: {out}");
+    }
+    // `m4-pro` comes with 24, 48 or 64 GB: the memory taken is said unless --memory is given
+    let (_, out, _) = headroom(&["plan", "--hardware", "m4-pro", "--top", "1"]);
+    assert!(
+        out.contains("`m4-pro` is taken with 24 GB of memory"),
+        "{out}"
+    );
+    let (_, out, _) = headroom(&[
+        "plan",
+        "--hardware",
+        "m4-pro",
+        "--memory",
+        "48",
+        "--top",
+        "1",
+    ]);
+    assert!(!out.contains("is taken with"), "{out}");
+    let (code, _, err) = headroom(&["plan", "--hardware", "h10o"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("hardware: unknown hardware `h10o`"), "{err}");
+}

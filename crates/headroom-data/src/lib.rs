@@ -302,6 +302,25 @@ mod tests {
             Some("Q5_K_M"),
             Some("llama.cpp"),
         );
+        // bartowski's `ORG_NAME-GGUF` repos and their files
+        check_model(
+            "bartowski/google_gemma-3-12b-it-GGUF",
+            "gemma-3-12b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model(
+            "bartowski/meta-llama_Llama-3.3-70B-Instruct-GGUF",
+            "llama-3.3-70b",
+            None,
+            Some("llama.cpp"),
+        );
+        check_model(
+            "Qwen_Qwen2.5-Coder-32B-Instruct-Q4_K_M.gguf",
+            "qwen2.5-coder-32b",
+            Some("Q4_K_M"),
+            Some("llama.cpp"),
+        );
         check_model(
             "llama3.1:70b-instruct-q8_0",
             "llama-3.1-70b",
@@ -356,6 +375,18 @@ mod tests {
         check_hardware("h100-pcie", "h100-pcie", 80.0, false);
         check_hardware("rtx 4060 ti", "rtx-4060-ti-8gb", 8.0, true);
         check_hardware("rtx 4060", "rtx-4060", 8.0, false);
+        // the bare aliases of the 8 GB card say that a 16 GB one exists (data/hardware)
+        check_hardware("4060 ti", "rtx-4060-ti-8gb", 8.0, true);
+        check_hardware("rtx4060ti", "rtx-4060-ti-8gb", 8.0, true);
+        check_hardware("4060 ti 8gb", "rtx-4060-ti-8gb", 8.0, false);
+        check_hardware("4060 ti 16gb", "rtx-4060-ti-16gb", 16.0, false);
+        check_hardware("rtx-4060-ti-8gb", "rtx-4060-ti-8gb", 8.0, false);
+        check_hardware("3060", "rtx-3060", 12.0, false);
+        // the maker's and the line's names are optional
+        check_hardware("geforce rtx 4090", "rtx-4090", 24.0, false);
+        check_hardware("nvidia rtx 4090", "rtx-4090", 24.0, false);
+        check_hardware("Radeon RX 7900 XTX", "rx-7900-xtx", 24.0, false);
+        check_hardware("nvidia h100", "h100-sxm", 80.0, true);
         check_hardware("m4-pro@48gb", "m4-pro", 48.0, true);
         let cat = catalog().unwrap();
         let pro = cat.resolve_hardware("m4-pro").unwrap();

@@ -243,6 +243,15 @@ fn hnorm(s: &str) -> String {
             }
         }
     }
+    // the maker's and the line's names before a model number: `nvidia geforce rtx 4090`,
+    // `radeon rx 7900 xtx`, `tesla t4` (no catalog id starts with one)
+    while let Some(rest) = ["nvidia-", "geforce-", "tesla-", "amd-", "radeon-", "intel-"]
+        .iter()
+        .find_map(|p| out.strip_prefix(p))
+        .filter(|r| !r.is_empty())
+    {
+        out = rest.to_string();
+    }
     out
 }
 
@@ -257,6 +266,32 @@ fn is_variant_word(w: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     };
     matches!(w, "sxm" | "sxm4" | "sxm5" | "pcie") || num_then("gb") || num_then("c")
+}
+
+/// An id without its trailing bin or board words: `rtx-4060-ti-8gb` → `rtx-4060-ti`.
+fn base_id(id: &str) -> &str {
+    let mut base = id;
+    while let Some((head, last)) = base.rsplit_once('-') {
+        if !is_variant_word(last) {
+            break;
+        }
+        base = head;
+    }
+    base
+}
+
+/// Whether the words of a normalised name state a bin or board word: `8gb` in `4060-ti-8-gb` or
+/// `4060-ti-8gb`, `30c` in `m3-max-30-core`, `pcie` in `h100-pcie`.
+fn says_variant(q: &str, variant: &str) -> bool {
+    let num = variant.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    q.split('-').any(|w| {
+        if num.is_empty() {
+            w.starts_with(variant)
+        } else {
+            w.strip_prefix(num)
+                .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_alphabetic()))
+        }
+    })
 }
 
 /// Devices a name could mean: the one it names and every device whose id is the name plus bin or
@@ -349,7 +384,22 @@ pub(crate) fn find_hardware(cat: &Catalog, query: &str) -> Result<HardwareMatch,
         return Err(unknown_hardware(cat, query));
     }
     // A full name first (`a100-40gb`, `rtx-4060-ti-16gb` end in a size that is part of the name).
-    let (named, group) = family(cat, &q);
+    let (named, mut group) = family(cat, &q);
+    if let Some(n) = named {
+        // an alias without bin or board words (`4060 ti` for rtx-4060-ti-8gb) still has siblings
+        let base = base_id(&n.record.id);
+        let said = n.record.id[base.len()..]
+            .split('-')
+            .filter(|w| !w.is_empty())
+            .any(|v| says_variant(&q, v))
+            || q.split('-').any(is_variant_word);
+        if group.len() == 1 && base != n.record.id && !said {
+            let (_, siblings) = family(cat, base);
+            if siblings.len() > 1 {
+                group = siblings;
+            }
+        }
+    }
     if !group.is_empty() {
         return Ok(choose(query, named, group, None));
     }

@@ -146,8 +146,18 @@ pub(crate) fn read(q: &str) -> Read {
     };
     let mlx = org.is_some_and(|o| o.ends_with("mlx-community") || o.contains("mlx"));
     let repo = read_repo_name(base, mlx);
+    let mut stems = vec![repo.stem.clone()];
+    // bartowski's quantizations are `ORG_NAME-GGUF` (`google_gemma-3-12b-it-GGUF`, files
+    // `google_gemma-3-12b-it-Q4_K_M.gguf`): the name without its original organisation, second
+    if let Some((_, rest)) = repo
+        .stem
+        .split_once('_')
+        .filter(|(o, r)| !o.is_empty() && !r.is_empty())
+    {
+        stems.push(rest.to_string());
+    }
     let mut read = Read {
-        stems: vec![repo.stem.clone()],
+        stems,
         quant: repo.quant,
         runtime: repo.runtime,
         variant: repo.variant,
@@ -283,6 +293,21 @@ mod tests {
             Some("ollama"),
         );
         check("qwen3:latest", "qwen3", None, Some("ollama"));
+    }
+
+    #[test]
+    fn a_bartowski_name_is_also_read_without_its_original_organisation() {
+        let r = read("bartowski/google_gemma-3-12b-it-gguf");
+        assert_eq!(r.stems, ["google_gemma-3-12b", "gemma-3-12b"]);
+        assert_eq!(r.runtime, Some("llama.cpp"));
+        let r = read("ibm-granite_granite-3.1-1b-a400m-instruct-q4_k_m.gguf");
+        assert_eq!(
+            r.stems,
+            ["ibm-granite_granite-3.1-1b-a400m", "granite-3.1-1b-a400m"]
+        );
+        assert_eq!(r.quant.map(|q| q.label()).as_deref(), Some("Q4_K_M"));
+        // no underscore, one stem
+        assert_eq!(read("qwen/qwen3-8b").stems, ["qwen3-8b"]);
     }
 
     #[test]
