@@ -3,8 +3,9 @@
 //! Without the `provenance` feature (the web calculator's build), the hardware and model files are
 //! embedded without the text that says where each number came from (`sources`, `notes`, `source`,
 //! `transcribed_from`, `safetensors_total_bytes_source`): nothing the wasm answers reads it, and it
-//! is about half of the catalog's gzipped bytes. The whitespace between tokens is dropped too; every
-//! other byte of each record (every number's text) is kept as written.
+//! is about half of the catalog's gzipped bytes. A speed file's `sources` become the name of the
+//! file that lists them. The whitespace between tokens is dropped too; every other byte of each
+//! record (every number's text) is kept as written.
 
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -37,17 +38,43 @@ fn provenance_keys(sub: &str) -> &'static [&'static str] {
     }
 }
 
-/// The record with `drop` removed from its top level, each kept value's text as written.
-fn without(path: &Path, drop: &[&str]) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a JSON object: {e}", path.display()))?;
-    let kept: BTreeMap<&String, &RawValue> = map
-        .iter()
-        .filter(|(k, _)| !drop.contains(&k.as_str()))
-        .map(|(k, v)| (k, v.as_ref()))
-        .collect();
-    serde_json::to_string(&kept).map_err(|e| format!("{}: {e}", path.display()))
+type Record = BTreeMap<String, Box<RawValue>>;
+
+fn record(text: &str, what: &str) -> Result<Record, String> {
+    serde_json::from_str(text).map_err(|e| format!("{what} is not a JSON object: {e}"))
+}
+
+fn raw(json: Result<String, serde_json::Error>, what: &str) -> Result<Box<RawValue>, String> {
+    json.and_then(RawValue::from_string)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+/// A speed file's `sources` (and its CPU fit's) as the one file of the repository that lists
+/// them: the parsers still find them named, in a line instead of a paragraph each.
+fn point_sources(map: &mut Record, here: &str) -> Result<(), String> {
+    if map.contains_key("sources") {
+        map.insert("sources".into(), raw(serde_json::to_string(&[here]), here)?);
+    }
+    if let Some(cpu) = map.get("cpu").filter(|v| v.get().starts_with('{')) {
+        let mut inner = record(cpu.get(), here)?;
+        point_sources(&mut inner, here)?;
+        map.insert("cpu".into(), raw(serde_json::to_string(&inner), here)?);
+    }
+    Ok(())
+}
+
+/// The record as the web build embeds it: without its source text, each kept value's text as
+/// written.
+fn compact(path: &Path, sub: &str, stem: &str) -> Result<String, String> {
+    let what = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{what}: {e}"))?;
+    let mut map = record(&text, &what)?;
+    let drop = provenance_keys(sub);
+    map.retain(|k, _| !drop.contains(&k.as_str()));
+    if sub == "speed" {
+        point_sources(&mut map, &format!("data/speed/{stem}.json"))?;
+    }
+    serde_json::to_string(&map).map_err(|e| format!("{what}: {e}"))
 }
 
 /// The JSON text without the whitespace outside its strings.
@@ -81,11 +108,6 @@ fn main() -> Result<(), String> {
     ] {
         let dir = root.join(sub);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let drop = if provenance {
-            &[][..]
-        } else {
-            provenance_keys(sub)
-        };
         let _ = writeln!(out, "pub static {name}: &[(&str, &str)] = &[");
         for f in list(&dir) {
             println!("cargo:rerun-if-changed={}", f.display());
@@ -97,10 +119,10 @@ fn main() -> Result<(), String> {
             let embedded = if provenance {
                 f
             } else {
-                let compact = out_dir.join(format!("{sub}-{stem}.json"));
-                std::fs::write(&compact, minified(&without(&f, drop)?))
+                let web = out_dir.join(format!("{sub}-{stem}.json"));
+                std::fs::write(&web, minified(&compact(&f, sub, &stem)?))
                     .map_err(|e| e.to_string())?;
-                compact
+                web
             };
             let _ = writeln!(
                 out,
