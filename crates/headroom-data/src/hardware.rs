@@ -2,6 +2,7 @@
 
 use crate::DataError;
 use headroom_core::hardware::{pcie_bandwidth, Backend, DeviceKind, DeviceSpec};
+use headroom_core::speed::cpu::{self, Isa};
 use headroom_core::units::{Bytes, BytesPerSec, FlopsPerSec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +31,14 @@ pub struct HardwareRecord {
     pub board_power_w: Option<f64>,
     pub gpu_cores: Option<u32>,
     pub cpu_cores: Option<u32>,
+    /// A named CPU's widest SIMD instruction set llama.cpp uses (`avx2`, `avx512`, `amx`, `neon`),
+    /// from the vendor's spec page; absent for memory-only profiles and other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_isa: Option<String>,
+    /// A named CPU's all-core base clock, GHz (the core-weighted mean of the base clocks on a CPU
+    /// with two kinds of core); absent with `cpu_isa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ghz: Option<f64>,
     /// Each number's source, by field name (empty in a build without `provenance`).
     #[cfg_attr(not(feature = "provenance"), serde(default))]
     pub sources: BTreeMap<String, String>,
@@ -59,6 +68,7 @@ impl HardwareRecord {
             ("board_power_w", self.board_power_w),
             ("gpu_cores", self.gpu_cores.map(f64::from)),
             ("cpu_cores", self.cpu_cores.map(f64::from)),
+            ("cpu_ghz", self.cpu_ghz),
         ];
         v.extend(opt.into_iter().filter_map(|(k, x)| x.map(|x| (k, x))));
         if let Some(o) = &self.memory_options_gib {
@@ -86,6 +96,31 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
             return Err(err(format!("`{field}` has no entry in `sources`")));
         }
     }
+    let cpu_isa = match &r.cpu_isa {
+        None => None,
+        Some(s) => Some(
+            Isa::parse(s)
+                .ok_or_else(|| err(format!("`cpu_isa` `{s}` is not avx2, avx512, amx or neon")))?,
+        ),
+    };
+    if cpu_isa.is_some() || r.cpu_ghz.is_some() {
+        if r.kind != DeviceKind::Cpu {
+            return Err(err("`cpu_isa` and `cpu_ghz` are for CPU profiles".into()));
+        }
+        if cpu_isa.is_none() || r.cpu_ghz.is_none() || r.cpu_cores.is_none() {
+            return Err(err(
+                "`cpu_isa` and `cpu_ghz` go together, with `cpu_cores`".into()
+            ));
+        }
+        if cfg!(feature = "provenance")
+            && r.sources.get("cpu_isa").is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(err("`cpu_isa` has no entry in `sources`".into()));
+        }
+    }
+    if let Some(g) = r.cpu_ghz.filter(|g| !(0.1..=10.0).contains(g)) {
+        return Err(err(format!("cpu_ghz {g} is outside 0.1..=10")));
+    }
     if !(1.0..=20_000.0).contains(&r.bandwidth_gbs) {
         return Err(err(format!(
             "bandwidth_gbs {} is outside 1..=20000",
@@ -93,6 +128,11 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         )));
     }
     let tf = |x: Option<f64>| x.map(FlopsPerSec::from_tflops);
+    // a named CPU's peak, as `--cpu GBS,THREADS,ISA,GHZ` gives it: cores x FLOPs per cycle x clock
+    let cpu_peak = match (cpu_isa, r.cpu_ghz, r.cpu_cores) {
+        (Some(i), Some(g), Some(n)) => Some(FlopsPerSec(cpu::peak_flops(n, i, g))),
+        _ => None,
+    };
     let spec = DeviceSpec {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -105,7 +145,7 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         fp16: tf(r.fp16_tflops),
         int8: tf(r.int8_tops),
         fp8: tf(r.fp8_tflops),
-        fp32: tf(r.fp32_tflops),
+        fp32: tf(r.fp32_tflops).or(cpu_peak),
         host_link: match (r.pcie_gen, r.pcie_lanes) {
             (Some(g), Some(l)) => pcie_bandwidth(g, l),
             _ => None,
@@ -114,6 +154,67 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         board_power_w: r.board_power_w,
         gpu_cores: r.gpu_cores,
         cpu_cores: r.cpu_cores,
+        cpu_isa,
+        cpu_ghz: r.cpu_ghz,
     };
     Ok(HardwareEntry { record: r, spec })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 7950X's file with `edit` applied to its JSON.
+    fn edited(edit: impl Fn(&mut serde_json::Value)) -> Result<HardwareEntry, DataError> {
+        let text = include_str!("../../../data/hardware/ryzen-9-7950x.json");
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        edit(&mut v);
+        parse("ryzen-9-7950x", &v.to_string())
+    }
+
+    #[test]
+    fn a_named_cpu_gives_its_isa_clock_and_peak() {
+        let e = edited(|_| {}).unwrap();
+        assert_eq!(e.spec.cpu_isa, Some(Isa::Avx512));
+        assert_eq!(e.spec.cpu_ghz, Some(4.5));
+        // 16 cores x 64 FP32 FLOPs per cycle x 4.5 GHz, as `--cpu 83.2,16,avx512,4.5` gives it
+        assert_eq!(e.spec.fp32, Some(FlopsPerSec(16.0 * 64.0 * 4.5e9)));
+    }
+
+    #[test]
+    fn cpu_isa_and_clock_are_checked_and_sourced() {
+        let problem = |edit: &dyn Fn(&mut serde_json::Value)| edited(edit).unwrap_err().problem;
+        if cfg!(feature = "provenance") {
+            assert_eq!(
+                problem(&|v| {
+                    v["sources"].as_object_mut().unwrap().remove("cpu_ghz");
+                }),
+                "`cpu_ghz` has no entry in `sources`"
+            );
+            assert_eq!(
+                problem(&|v| {
+                    v["sources"].as_object_mut().unwrap().remove("cpu_isa");
+                }),
+                "`cpu_isa` has no entry in `sources`"
+            );
+        }
+        assert_eq!(
+            problem(&|v| v["cpu_isa"] = "sse4".into()),
+            "`cpu_isa` `sse4` is not avx2, avx512, amx or neon"
+        );
+        assert_eq!(
+            problem(&|v| {
+                v.as_object_mut().unwrap().remove("cpu_ghz");
+            }),
+            "`cpu_isa` and `cpu_ghz` go together, with `cpu_cores`"
+        );
+        assert_eq!(
+            problem(&|v| v["kind"] = "gpu".into()),
+            "`cpu_isa` and `cpu_ghz` are for CPU profiles"
+        );
+        assert_eq!(
+            problem(&|v| v["cpu_ghz"] = 45.0.into()),
+            "cpu_ghz 45 is outside 0.1..=10"
+        );
+    }
 }

@@ -173,8 +173,10 @@ fn cache_type(field: &'static str, v: &Option<String>) -> Result<GgmlType, Reque
 const MAX_THREADS: u32 = 4096;
 
 /// The CPU device of `--cpu GBS,THREADS[,ISA,GHZ]`: its bandwidth, and with an instruction set
-/// and a clock its peak compute (threads x FLOPs per cycle x clock) as its FP32 rate.
-fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
+/// and a clock its peak compute (threads x FLOPs per cycle x clock) as its FP32 rate. Given with
+/// a catalog CPU profile (`base`), the numbers replace the profile's: the bandwidth and threads
+/// always, the instruction set and clock where `--cpu` gives them (else the profile's are kept).
+fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, RequestError> {
     if !(c.bandwidth_gbs.is_finite() && c.bandwidth_gbs > 0.0 && c.bandwidth_gbs <= 100_000.0) {
         return Err(bad(
             "cpu.bandwidth_gbs",
@@ -199,9 +201,12 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
             return Err(bad("cpu.ghz", format!("{g} is not a clock in 0..=10 GHz")));
         }
     }
-    let peak = match (isa, c.ghz) {
-        (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
-        (None, None) => None,
+    let (isa, ghz) = match (isa, c.ghz) {
+        (Some(i), Some(g)) => (Some(i), Some(g)),
+        (None, None) => match base {
+            Some(b) => (b.cpu_isa, b.cpu_ghz),
+            None => (None, None),
+        },
         _ => {
             return Err(bad(
                 "cpu",
@@ -209,17 +214,33 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
             ))
         }
     };
+    let peak = match (isa, ghz) {
+        (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
+        _ => None,
+    };
+    let numbers = format!(
+        "{} threads, {:.1} GB/s{}",
+        c.threads,
+        c.bandwidth_gbs,
+        match (isa, ghz) {
+            (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
+            _ => String::new(),
+        }
+    );
+    if let Some(b) = base {
+        return Ok(DeviceSpec {
+            name: format!("{} ({numbers})", b.name),
+            bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
+            fp32: peak,
+            cpu_cores: Some(c.threads),
+            cpu_isa: isa,
+            cpu_ghz: ghz,
+            ..b.clone()
+        });
+    }
     Ok(DeviceSpec {
         id: "cpu".into(),
-        name: format!(
-            "CPU ({} threads, {:.1} GB/s{})",
-            c.threads,
-            c.bandwidth_gbs,
-            match (isa, c.ghz) {
-                (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
-                _ => String::new(),
-            }
-        ),
+        name: format!("CPU ({numbers})"),
         vendor: "cpu".into(),
         kind: DeviceKind::Cpu,
         backend: Backend::Cpu,
@@ -236,6 +257,8 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
         board_power_w: None,
         gpu_cores: None,
         cpu_cores: Some(c.threads),
+        cpu_isa: isa,
+        cpu_ghz: ghz,
     })
 }
 
@@ -328,13 +351,14 @@ fn devices(
         host = Some(d);
     }
     if let Some(c) = &r.cpu {
-        if host.is_some() {
-            return Err(bad(
-                "cpu",
-                "give the CPU once: --cpu or a CPU profile, not both",
-            ));
-        }
-        let d = cpu_device(c)?;
+        // with a catalog CPU profile (the device alone or the GPUs' host) `--cpu` overrides its
+        // numbers
+        let base = match host.take() {
+            Some(h) => Some(h),
+            None if out.len() == 1 && out[0].kind == DeviceKind::Cpu => out.pop(),
+            None => None,
+        };
+        let d = cpu_device(c, base.as_ref())?;
         if out.is_empty() {
             out.push(d);
         } else {
