@@ -29,7 +29,8 @@ pub struct ScenarioRequest {
     /// A device given by its numbers instead of a catalog id.
     pub custom_device: Option<CustomDevice>,
     /// A CPU given by its measured numbers: the device when no GPU is named, else the host that
-    /// holds what the GPUs do not.
+    /// holds what the GPUs do not. With a catalog CPU profile (in `hardware` or `host`) it
+    /// replaces that profile's numbers (its instruction set and clock only where it gives them).
     pub cpu: Option<CpuNumbers>,
     /// The system RAM next to the GPUs, as a catalog CPU profile (`ddr4-3200-2ch`).
     pub host: Option<String>,
