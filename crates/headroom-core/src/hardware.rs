@@ -1,6 +1,5 @@
 //! Devices: memory, bandwidth and throughput of GPUs, unified-memory machines and CPUs.
 
-use crate::speed::cpu::Isa;
 use crate::units::{Bytes, BytesPerSec, FlopsPerSec};
 use serde::{Deserialize, Serialize};
 
@@ -65,13 +64,6 @@ pub struct DeviceSpec {
     pub board_power_w: Option<f64>,
     pub gpu_cores: Option<u32>,
     pub cpu_cores: Option<u32>,
-    /// A CPU's widest SIMD instruction set llama.cpp uses, when known (the CPU speed fit's key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_isa: Option<Isa>,
-    /// A CPU's clock in GHz, when known: the catalog's is the vendor's all-core base clock,
-    /// `--cpu`'s the one the user gives.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_ghz: Option<f64>,
 }
 
 /// PCIe bandwidth per direction for a generation and lane count, from the PCI-SIG per-lane rates
@@ -131,8 +123,6 @@ impl DeviceSpec {
             board_power_w: None,
             gpu_cores: None,
             cpu_cores: None,
-            cpu_isa: None,
-            cpu_ghz: None,
         }
     }
 

@@ -78,6 +78,8 @@ impl HardwareRecord {
     }
 }
 
+const CPU_FIELDS: &str = "`cpu_isa` (avx2, avx512, amx or neon) and `cpu_ghz` (0.1..=10) go together, on a CPU profile with `cpu_cores`";
+
 pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> {
     let err = |problem: String| DataError {
         file: format!("hardware/{stem}.json"),
@@ -96,30 +98,21 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
             return Err(err(format!("`{field}` has no entry in `sources`")));
         }
     }
-    let cpu_isa = match &r.cpu_isa {
-        None => None,
-        Some(s) => Some(
-            Isa::parse(s)
-                .ok_or_else(|| err(format!("`cpu_isa` `{s}` is not avx2, avx512, amx or neon")))?,
-        ),
-    };
-    if cpu_isa.is_some() || r.cpu_ghz.is_some() {
-        if r.kind != DeviceKind::Cpu {
-            return Err(err("`cpu_isa` and `cpu_ghz` are for CPU profiles".into()));
-        }
-        if cpu_isa.is_none() || r.cpu_ghz.is_none() || r.cpu_cores.is_none() {
-            return Err(err(
-                "`cpu_isa` and `cpu_ghz` go together, with `cpu_cores`".into()
-            ));
-        }
-        if cfg!(feature = "provenance")
-            && r.sources.get("cpu_isa").is_none_or(|s| s.trim().is_empty())
+    // a named CPU's instruction set and clock: both or neither, on a CPU profile with its cores
+    let cpu = match (r.cpu_isa.as_deref().map(Isa::parse), r.cpu_ghz, r.cpu_cores) {
+        (None, None, _) => None,
+        (Some(Some(i)), Some(g), Some(n))
+            if r.kind == DeviceKind::Cpu && (0.1..=10.0).contains(&g) =>
         {
-            return Err(err("`cpu_isa` has no entry in `sources`".into()));
+            Some((i, g, n))
         }
-    }
-    if let Some(g) = r.cpu_ghz.filter(|g| !(0.1..=10.0).contains(g)) {
-        return Err(err(format!("cpu_ghz {g} is outside 0.1..=10")));
+        _ => return Err(err(CPU_FIELDS.into())),
+    };
+    if cpu.is_some()
+        && cfg!(feature = "provenance")
+        && r.sources.get("cpu_isa").is_none_or(|s| s.trim().is_empty())
+    {
+        return Err(err("`cpu_isa` has no entry in `sources`".into()));
     }
     if !(1.0..=20_000.0).contains(&r.bandwidth_gbs) {
         return Err(err(format!(
@@ -129,17 +122,15 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
     }
     let tf = |x: Option<f64>| x.map(FlopsPerSec::from_tflops);
     // a named CPU's peak, as `--cpu GBS,THREADS,ISA,GHZ` gives it: cores x FLOPs per cycle x clock
-    let cpu_peak = match (cpu_isa, r.cpu_ghz, r.cpu_cores) {
-        (Some(i), Some(g), Some(n)) => Some(FlopsPerSec(cpu::peak_flops(n, i, g))),
-        _ => None,
-    };
+    let cpu_peak = cpu.map(|(i, g, n)| FlopsPerSec(cpu::peak_flops(n, i, g)));
     let spec = DeviceSpec {
         id: r.id.clone(),
         name: r.name.clone(),
         vendor: r.vendor.clone(),
         kind: r.kind,
         backend: r.backend,
-        family: r.family.clone(),
+        // a CPU's family is its instruction set where it is known, as `--cpu` gives one
+        family: cpu.map_or_else(|| r.family.clone(), |c| c.0.name().into()),
         memory: r.memory_gib.map_or(Bytes::ZERO, Bytes::from_gib),
         bandwidth: BytesPerSec::from_gbs(r.bandwidth_gbs),
         fp16: tf(r.fp16_tflops),
@@ -154,8 +145,6 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         board_power_w: r.board_power_w,
         gpu_cores: r.gpu_cores,
         cpu_cores: r.cpu_cores,
-        cpu_isa,
-        cpu_ghz: r.cpu_ghz,
     };
     Ok(HardwareEntry { record: r, spec })
 }
@@ -175,8 +164,8 @@ mod tests {
     #[test]
     fn a_named_cpu_gives_its_isa_clock_and_peak() {
         let e = edited(|_| {}).unwrap();
-        assert_eq!(e.spec.cpu_isa, Some(Isa::Avx512));
-        assert_eq!(e.spec.cpu_ghz, Some(4.5));
+        assert_eq!(e.spec.family, "avx512");
+        assert_eq!(e.record.family, "ddr5");
         // 16 cores x 64 FP32 FLOPs per cycle x 4.5 GHz, as `--cpu 83.2,16,avx512,4.5` gives it
         assert_eq!(e.spec.fp32, Some(FlopsPerSec(16.0 * 64.0 * 4.5e9)));
     }
@@ -198,23 +187,20 @@ mod tests {
                 "`cpu_isa` has no entry in `sources`"
             );
         }
-        assert_eq!(
-            problem(&|v| v["cpu_isa"] = "sse4".into()),
-            "`cpu_isa` `sse4` is not avx2, avx512, amx or neon"
-        );
-        assert_eq!(
-            problem(&|v| {
+        for edit in [
+            &(|v: &mut serde_json::Value| v["cpu_isa"] = "sse4".into())
+                as &dyn Fn(&mut serde_json::Value),
+            &|v| {
                 v.as_object_mut().unwrap().remove("cpu_ghz");
-            }),
-            "`cpu_isa` and `cpu_ghz` go together, with `cpu_cores`"
-        );
-        assert_eq!(
-            problem(&|v| v["kind"] = "gpu".into()),
-            "`cpu_isa` and `cpu_ghz` are for CPU profiles"
-        );
-        assert_eq!(
-            problem(&|v| v["cpu_ghz"] = 45.0.into()),
-            "cpu_ghz 45 is outside 0.1..=10"
-        );
+            },
+            &|v| {
+                v.as_object_mut().unwrap().remove("cpu_isa");
+            },
+            &|v| v["cpu_cores"] = serde_json::Value::Null,
+            &|v| v["kind"] = "gpu".into(),
+            &|v| v["cpu_ghz"] = 45.0.into(),
+        ] {
+            assert_eq!(problem(edit), CPU_FIELDS);
+        }
     }
 }

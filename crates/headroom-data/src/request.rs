@@ -204,10 +204,16 @@ fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, R
     }
     let (isa, ghz) = match (isa, c.ghz) {
         (Some(i), Some(g)) => (Some(i), Some(g)),
-        (None, None) => match base {
-            Some(b) => (b.cpu_isa, b.cpu_ghz),
-            None => (None, None),
-        },
+        // a named catalog CPU's: its family is its instruction set, its FP32 rate its peak
+        (None, None) => {
+            match base.and_then(|b| Some((Isa::parse(&b.family)?, b.fp32?, b.cpu_cores?))) {
+                Some((i, peak, n)) => (
+                    Some(i),
+                    Some(peak.0 / (f64::from(n) * i.flops_per_cycle() * 1e9)),
+                ),
+                None => (None, None),
+            }
+        }
         _ => {
             return Err(bad(
                 "cpu",
@@ -231,11 +237,10 @@ fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, R
     if let Some(b) = base {
         return Ok(DeviceSpec {
             name: format!("{} ({numbers})", b.name),
+            family: isa.map_or_else(|| b.family.clone(), |i| i.name().into()),
             bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
             fp32: peak,
             cpu_cores: Some(c.threads),
-            cpu_isa: isa,
-            cpu_ghz: ghz,
             ..b.clone()
         });
     }
@@ -258,8 +263,6 @@ fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, R
         board_power_w: None,
         gpu_cores: None,
         cpu_cores: Some(c.threads),
-        cpu_isa: isa,
-        cpu_ghz: ghz,
     })
 }
 

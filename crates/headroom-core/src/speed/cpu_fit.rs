@@ -164,17 +164,23 @@ pub struct CpuMachine {
     pub isa: Option<Isa>,
 }
 
-/// The CPU of a scenario whose CPU device gives its threads (a catalog CPU profile, or
-/// `--cpu GBS,THREADS[,ISA,GHZ]`): its bandwidth, threads, instruction set and clock (both `None`
-/// where the device gives neither); `None` for a CPU profile without threads.
+/// The CPU of a scenario whose CPU device gives its threads (`--cpu GBS,THREADS[,ISA,GHZ]`, or a
+/// named catalog CPU, whose family is then its instruction set and whose FP32 rate its peak): its
+/// bandwidth, threads, and the clock its peak FP32 rate implies for its instruction set; `None`
+/// for a CPU profile without threads.
 pub fn machine_of(s: &Scenario) -> Option<CpuMachine> {
     let d = s.devices.iter().find(|d| d.kind == DeviceKind::Cpu)?;
     let threads = d.cpu_cores?;
+    let isa = Isa::parse(&d.family);
+    let hz = match (isa, d.fp32) {
+        (Some(i), Some(r)) => Some(r.0 / (f64::from(threads.max(1)) * i.flops_per_cycle())),
+        _ => None,
+    };
     Some(CpuMachine {
         bandwidth: d.bandwidth.0,
         threads,
-        hz: d.cpu_ghz.map(|g| g * 1e9),
-        isa: d.cpu_isa,
+        hz,
+        isa,
     })
 }
 
