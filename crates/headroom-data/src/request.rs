@@ -225,33 +225,32 @@ fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, R
         (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
         _ => None,
     };
-    let numbers = format!(
-        "{} threads, {:.1} GB/s{}",
-        c.threads,
-        c.bandwidth_gbs,
-        match (isa, ghz) {
-            (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
-            _ => String::new(),
-        }
-    );
-    if let Some(b) = base {
-        return Ok(DeviceSpec {
-            name: format!("{} ({numbers})", b.name),
-            family: isa.map_or_else(|| b.family.clone(), |i| i.name().into()),
-            bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
-            fp32: peak,
-            cpu_cores: Some(c.threads),
-            ..b.clone()
-        });
-    }
+    // a catalog profile keeps its id, name, memory type and power; a CPU by its numbers alone is `cpu`
+    let (id, name, family, power) = match base {
+        Some(b) => (
+            b.id.as_str(),
+            b.name.as_str(),
+            b.family.as_str(),
+            b.board_power_w,
+        ),
+        None => ("cpu", "CPU", "cpu", None),
+    };
     Ok(DeviceSpec {
-        id: "cpu".into(),
-        name: format!("CPU ({numbers})"),
+        id: id.into(),
+        name: format!(
+            "{name} ({} threads, {:.1} GB/s{})",
+            c.threads,
+            c.bandwidth_gbs,
+            match (isa, ghz) {
+                (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
+                _ => String::new(),
+            }
+        ),
         vendor: "cpu".into(),
         kind: DeviceKind::Cpu,
         backend: Backend::Cpu,
         // a CPU's family is its instruction set, which the CPU speed fit is keyed on
-        family: isa.map_or("cpu", Isa::name).into(),
+        family: isa.map_or(family, |i| i.name()).into(),
         memory: Bytes::ZERO,
         bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
         fp16: None,
@@ -260,7 +259,7 @@ fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, R
         fp32: peak,
         host_link: None,
         peer_link: None,
-        board_power_w: None,
+        board_power_w: power,
         gpu_cores: None,
         cpu_cores: Some(c.threads),
     })
