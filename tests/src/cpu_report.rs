@@ -89,7 +89,11 @@ pub fn render(r: &CpuReport) -> String {
          {} rows ({} decode, {} prefill), one device (a 2-vCPU AVX-512 VM without AMX), {} \
          architectures ({}), quantizations {}. The parameters are in \
          `data/speed/llama-cpp-cpu.json`; other instruction sets keep their peak-FLOPs ratio \
-         and are reported as not calibrated.\n",
+         and are reported as not calibrated. The runs' clock is the VM's nominal one \
+         (`/proc/cpuinfo`); a catalog CPU (`ryzen-9-7950x`, `core-i9-13900k`) answers with its \
+         vendor's instruction set and all-core base clock (data/hardware/README.md), which no \
+         run here measured: under load a desktop CPU can run above its base clock, and the \
+         prompt speed is in proportion to the clock given. `--cpu GBS,THREADS,ISA,GHZ` replaces those numbers.\n",
         r.rows.len(),
         n(CpuPhase::Decode),
         n(CpuPhase::Prefill),

@@ -1,8 +1,14 @@
 //! The CPU speed fit (`speed::cpu_fit`) on the harness's llama-bench runs: the committed
-//! parameters are a fresh fit of the committed records, and one record's terms derived by hand.
+//! parameters are a fresh fit of the committed records, one record's terms derived by hand, and a
+//! catalog CPU's prompt speed from its instruction set and clock (or `--cpu`'s) by hand.
 
+use headroom_core::hardware::DeviceKind;
+use headroom_core::plan::Scenario;
+use headroom_core::speed::cpu::Isa;
 use headroom_core::speed::cpu_fit::{self, CpuPhase, CpuSpeedParams};
-use headroom_data::{catalog, speed_params_for};
+use headroom_core::speed::{SpeedModel, SpeedQuery};
+use headroom_data::request::CpuNumbers;
+use headroom_data::{catalog, speed_params_for, ScenarioRequest};
 use headroom_tests::cpu_report::build;
 
 fn committed() -> &'static CpuSpeedParams {
@@ -115,5 +121,169 @@ fn one_record_by_hand() {
         (predicted - 1.0 / t).abs() < 1e-9 * predicted,
         "{predicted} vs {}",
         1.0 / t
+    );
+}
+
+fn cpu_scenario(hardware: &[&str], cpu: Option<CpuNumbers>) -> Scenario {
+    let req = ScenarioRequest {
+        model: "qwen3-0.6b".into(),
+        quant: Some("Q4_0".into()),
+        hardware: hardware.iter().map(|h| h.to_string()).collect(),
+        runtime: Some("llama.cpp".into()),
+        ctx: Some(4096),
+        ram_gib: Some(64.0),
+        cpu,
+        ..ScenarioRequest::default()
+    };
+    headroom_data::build(&req, None).expect("the scenario builds")
+}
+
+fn speed_model(s: &Scenario) -> SpeedModel {
+    SpeedModel::new(s, speed_params_for("llama.cpp").expect("speed params load"))
+}
+
+#[test]
+fn a_catalog_cpu_gets_a_prompt_speed_by_hand() {
+    // data/hardware/ryzen-9-7950x.json: 16 cores, AVX-512, base clock 4.5 GHz (AMD's spec page).
+    let s = cpu_scenario(&["ryzen-9-7950x"], None);
+    let m = cpu_fit::machine_of(&s).expect("the catalog CPU gives its threads");
+    assert_eq!(m.threads, 16);
+    assert_eq!(m.isa, Some(Isa::Avx512));
+    assert_eq!(m.hz, Some(4.5e9));
+    // Qwen3-0.6B Q4_0 (one_record_by_hand): 440,401,920 Q4_0 matmul elements, repacked on x86,
+    // and the tied Q6_K output head of 155,582,464; 28 layers and the output layer.
+    let w = cpu_fit::cpu_work(&s, m.isa);
+    assert_eq!(w.kernel_flops["q4_0+repack"], 880_803_840.0);
+    assert_eq!(w.head_flops["q6_k"], 311_164_928.0);
+    assert_eq!(w.layers, 29.0);
+    // A 512-token prompt from depth 0 on AVX-512, the fit's own instruction set (no scaling):
+    // threads_eff = 1 + s x 15, and each kernel's cycles/FLOP x FLOPs over threads_eff x clock,
+    // the body for 512 tokens and the head for the last; the per-layer cycles ride with them.
+    let p = &committed().prefill;
+    let t_eff = 1.0 + p.thread_eff * 15.0;
+    let cycles = p.cycles_per_flop["q4_0+repack"] * 880_803_840.0 * 512.0
+        + p.cycles_per_flop["q6_k"] * 311_164_928.0
+        + p.layer_cycles * 29.0 * 512.0;
+    let by_hand = cycles / (t_eff * 4.5e9);
+    let sm = speed_model(&s);
+    let terms = sm.prefill_time(0.0, 512.0).expect("a prompt speed");
+    assert!(
+        close(terms.matmul_s, by_hand),
+        "{} vs {by_hand}",
+        terms.matmul_s
+    );
+    let q = sm.query(&SpeedQuery::default());
+    assert!(q.prefill_tok_s.is_some_and(|t| t > 0.0), "{q:?}");
+    // The same CPU by its numbers answers the same.
+    let by_numbers = cpu_scenario(
+        &[],
+        Some(CpuNumbers {
+            bandwidth_gbs: 83.2,
+            threads: 16,
+            isa: Some("avx512".into()),
+            ghz: Some(4.5),
+        }),
+    );
+    let q2 = speed_model(&by_numbers).query(&SpeedQuery::default());
+    assert_eq!(
+        (q2.prefill_tok_s, q2.decode_tok_s),
+        (q.prefill_tok_s, q.decode_tok_s)
+    );
+}
+
+#[test]
+fn cpu_numbers_override_the_catalog_profile() {
+    // The 7950X with 8 threads, 60 GB/s measured and AVX2 at 4.0 GHz: every number is --cpu's.
+    let given = |isa: Option<&str>, ghz: Option<f64>| CpuNumbers {
+        bandwidth_gbs: 60.0,
+        threads: 8,
+        isa: isa.map(Into::into),
+        ghz,
+    };
+    let s = cpu_scenario(&["ryzen-9-7950x"], Some(given(Some("avx2"), Some(4.0))));
+    assert_eq!(s.devices.len(), 1);
+    assert_eq!(s.devices[0].id, "ryzen-9-7950x");
+    let m = cpu_fit::machine_of(&s).expect("threads given");
+    assert_eq!((m.bandwidth, m.threads), (60e9, 8));
+    assert_eq!((m.isa, m.hz), (Some(Isa::Avx2), Some(4.0e9)));
+    // AVX2 is scaled from the fit's AVX-512 by the peak ratio 64 / 32: the cycles per FLOP double.
+    let p = &committed().prefill;
+    let t_eff = 1.0 + p.thread_eff * 7.0;
+    let cycles = 2.0
+        * (p.cycles_per_flop["q4_0+repack"] * 880_803_840.0 * 512.0
+            + p.cycles_per_flop["q6_k"] * 311_164_928.0
+            + p.layer_cycles * 29.0 * 512.0);
+    let terms = speed_model(&s)
+        .prefill_time(0.0, 512.0)
+        .expect("a prompt speed");
+    let by_hand = cycles / (t_eff * 4.0e9);
+    assert!(
+        close(terms.matmul_s, by_hand),
+        "{} vs {by_hand}",
+        terms.matmul_s
+    );
+    // GBS,THREADS alone keeps the profile's instruction set and clock.
+    let s = cpu_scenario(&["ryzen-9-7950x"], Some(given(None, None)));
+    let m = cpu_fit::machine_of(&s).expect("threads given");
+    assert_eq!((m.bandwidth, m.threads), (60e9, 8));
+    assert_eq!((m.isa, m.hz), (Some(Isa::Avx512), Some(4.5e9)));
+    // As the GPUs' host, the same.
+    let req = ScenarioRequest {
+        model: "qwen3-8b".into(),
+        quant: Some("Q4_K_M".into()),
+        hardware: vec!["rtx-3060".into()],
+        host: Some("ryzen-9-7950x".into()),
+        cpu: Some(given(None, None)),
+        ram_gib: Some(64.0),
+        ..ScenarioRequest::default()
+    };
+    let s = headroom_data::build(&req, None).expect("the scenario builds");
+    let host = s
+        .devices
+        .iter()
+        .find(|d| d.kind == DeviceKind::Cpu)
+        .expect("a host");
+    assert_eq!(
+        (host.id.as_str(), host.cpu_cores),
+        ("ryzen-9-7950x", Some(8))
+    );
+    assert_eq!(host.bandwidth.0, 60e9);
+    // its family is the profile's instruction set, its FP32 rate 8 threads x 64 x 4.5 GHz
+    assert_eq!(host.family, "avx512");
+    assert_eq!(host.fp32.map(|r| r.0), Some(8.0 * 64.0 * 4.5e9));
+}
+
+#[test]
+fn a_profile_without_isa_and_clock_says_why_there_is_no_prompt_speed() {
+    // ddr5-5600-2ch is a memory type only: no threads, instruction set or clock.
+    let s = cpu_scenario(&["ddr5-5600-2ch"], None);
+    assert!(cpu_fit::machine_of(&s).is_none());
+    let sm = speed_model(&s);
+    assert!(sm.prefill_time(0.0, 512.0).is_none());
+    assert!(
+        sm.warnings
+            .iter()
+            .any(|w| w.starts_with("no compute rate for this CPU: prompt speed needs its threads, instruction set and clock")),
+        "{:?}",
+        sm.warnings
+    );
+    // With threads but neither instruction set nor clock, the CPU fit says what it leaves out.
+    let s = cpu_scenario(
+        &["ddr5-5600-2ch"],
+        Some(CpuNumbers {
+            bandwidth_gbs: 89.6,
+            threads: 8,
+            isa: None,
+            ghz: None,
+        }),
+    );
+    let sm = speed_model(&s);
+    assert!(sm.prefill_time(0.0, 512.0).is_none());
+    assert!(
+        sm.warnings
+            .iter()
+            .any(|w| w.starts_with("no CPU clock and instruction set given")),
+        "{:?}",
+        sm.warnings
     );
 }

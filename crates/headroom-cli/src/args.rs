@@ -95,6 +95,8 @@ pub struct ScenarioArgs {
     /// A CPU by its numbers: memory bandwidth GB/s and threads, with the instruction set
     /// (avx2, avx512, amx, neon) and all-core clock for its compute rate. Alone it is the
     /// device; next to `--hardware` GPUs it is their host (the system RAM layers offload to).
+    /// With a catalog CPU profile (`--hardware` or `--host`) it replaces the profile's numbers;
+    /// without ISA,GHZ the profile's instruction set and base clock are kept.
     #[arg(long, value_name = "GBS,THREADS[,ISA,GHZ]")]
     pub cpu: Option<String>,
     /// The system RAM next to the GPUs as a CPU profile id (`ddr4-3200-2ch`, see `headroom hardware`).

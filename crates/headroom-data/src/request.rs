@@ -29,7 +29,8 @@ pub struct ScenarioRequest {
     /// A device given by its numbers instead of a catalog id.
     pub custom_device: Option<CustomDevice>,
     /// A CPU given by its measured numbers: the device when no GPU is named, else the host that
-    /// holds what the GPUs do not.
+    /// holds what the GPUs do not. With a catalog CPU profile (in `hardware` or `host`) it
+    /// replaces that profile's numbers (its instruction set and clock only where it gives them).
     pub cpu: Option<CpuNumbers>,
     /// The system RAM next to the GPUs, as a catalog CPU profile (`ddr4-3200-2ch`).
     pub host: Option<String>,
@@ -173,8 +174,10 @@ fn cache_type(field: &'static str, v: &Option<String>) -> Result<GgmlType, Reque
 const MAX_THREADS: u32 = 4096;
 
 /// The CPU device of `--cpu GBS,THREADS[,ISA,GHZ]`: its bandwidth, and with an instruction set
-/// and a clock its peak compute (threads x FLOPs per cycle x clock) as its FP32 rate.
-fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
+/// and a clock its peak compute (threads x FLOPs per cycle x clock) as its FP32 rate. Given with
+/// a catalog CPU profile (`base`), the numbers replace the profile's: the bandwidth and threads
+/// always, the instruction set and clock where `--cpu` gives them (else the profile's are kept).
+fn cpu_device(c: &CpuNumbers, base: Option<&DeviceSpec>) -> Result<DeviceSpec, RequestError> {
     if !(c.bandwidth_gbs.is_finite() && c.bandwidth_gbs > 0.0 && c.bandwidth_gbs <= 100_000.0) {
         return Err(bad(
             "cpu.bandwidth_gbs",
@@ -199,9 +202,18 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
             return Err(bad("cpu.ghz", format!("{g} is not a clock in 0..=10 GHz")));
         }
     }
-    let peak = match (isa, c.ghz) {
-        (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
-        (None, None) => None,
+    let (isa, ghz) = match (isa, c.ghz) {
+        (Some(i), Some(g)) => (Some(i), Some(g)),
+        // a named catalog CPU's: its family is its instruction set, its FP32 rate its peak
+        (None, None) => {
+            match base.and_then(|b| Some((Isa::parse(&b.family)?, b.fp32?, b.cpu_cores?))) {
+                Some((i, peak, n)) => (
+                    Some(i),
+                    Some(peak.0 / (f64::from(n) * i.flops_per_cycle() * 1e9)),
+                ),
+                None => (None, None),
+            }
+        }
         _ => {
             return Err(bad(
                 "cpu",
@@ -209,13 +221,27 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
             ))
         }
     };
+    let peak = match (isa, ghz) {
+        (Some(i), Some(g)) => Some(FlopsPerSec(cpu::peak_flops(c.threads, i, g))),
+        _ => None,
+    };
+    // a catalog profile keeps its id, name, memory type and power; a CPU by its numbers alone is `cpu`
+    let (id, name, family, power) = match base {
+        Some(b) => (
+            b.id.as_str(),
+            b.name.as_str(),
+            b.family.as_str(),
+            b.board_power_w,
+        ),
+        None => ("cpu", "CPU", "cpu", None),
+    };
     Ok(DeviceSpec {
-        id: "cpu".into(),
+        id: id.into(),
         name: format!(
-            "CPU ({} threads, {:.1} GB/s{})",
+            "{name} ({} threads, {:.1} GB/s{})",
             c.threads,
             c.bandwidth_gbs,
-            match (isa, c.ghz) {
+            match (isa, ghz) {
                 (Some(i), Some(g)) => format!(", {} at {g} GHz", i.name()),
                 _ => String::new(),
             }
@@ -224,7 +250,7 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
         kind: DeviceKind::Cpu,
         backend: Backend::Cpu,
         // a CPU's family is its instruction set, which the CPU speed fit is keyed on
-        family: isa.map_or("cpu", Isa::name).into(),
+        family: isa.map_or(family, |i| i.name()).into(),
         memory: Bytes::ZERO,
         bandwidth: BytesPerSec::from_gbs(c.bandwidth_gbs),
         fp16: None,
@@ -233,7 +259,7 @@ fn cpu_device(c: &CpuNumbers) -> Result<DeviceSpec, RequestError> {
         fp32: peak,
         host_link: None,
         peer_link: None,
-        board_power_w: None,
+        board_power_w: power,
         gpu_cores: None,
         cpu_cores: Some(c.threads),
     })
@@ -328,13 +354,14 @@ fn devices(
         host = Some(d);
     }
     if let Some(c) = &r.cpu {
-        if host.is_some() {
-            return Err(bad(
-                "cpu",
-                "give the CPU once: --cpu or a CPU profile, not both",
-            ));
-        }
-        let d = cpu_device(c)?;
+        // with a catalog CPU profile (the device alone or the GPUs' host) `--cpu` overrides its
+        // numbers
+        let base = match host.take() {
+            Some(h) => Some(h),
+            None if out.len() == 1 && out[0].kind == DeviceKind::Cpu => out.pop(),
+            None => None,
+        };
+        let d = cpu_device(c, base.as_ref())?;
         if out.is_empty() {
             out.push(d);
         } else {

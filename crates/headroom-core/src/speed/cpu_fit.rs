@@ -164,7 +164,8 @@ pub struct CpuMachine {
     pub isa: Option<Isa>,
 }
 
-/// The CPU of a scenario whose CPU device gives its threads (`--cpu GBS,THREADS[,ISA,GHZ]`): its
+/// The CPU of a scenario whose CPU device gives its threads (`--cpu GBS,THREADS[,ISA,GHZ]`, or a
+/// named catalog CPU, whose family is then its instruction set and whose FP32 rate its peak): its
 /// bandwidth, threads, and the clock its peak FP32 rate implies for its instruction set; `None`
 /// for a CPU profile without threads.
 pub fn machine_of(s: &Scenario) -> Option<CpuMachine> {
