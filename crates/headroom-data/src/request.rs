@@ -13,6 +13,7 @@ use headroom_core::speed::cpu::{self, Isa};
 use headroom_core::units::{Bytes, BytesPerSec, FlopsPerSec};
 use headroom_core::{ModelSpec, Runtime, Scenario};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
 /// Everything optional has the runtime's own default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -839,7 +840,7 @@ pub fn build(
                 },
                 (_, q) => q,
             };
-            (quant::stored_tensors(&model.spec, &q), q.label())
+            (stored_tensors(&model.spec, &q), q.label())
         }
     };
     let ram = in_range("ram_gib", req.ram_gib, 0.5, 65536.0)?;
@@ -1052,4 +1053,50 @@ fn parse_quant(s: &str, rt: &Runtime, notes: &mut Vec<String>) -> Result<Quant, 
         rt.name()
     ));
     Ok(q)
+}
+
+thread_local! {
+    /// The last model and quantization's tensors. The page asks again on every change with the
+    /// same model and quantization, and synthesizing a model's few hundred named tensors with
+    /// llama-quantize's rules is most of the time a request takes to build.
+    static LAST_TENSORS: RefCell<Option<(ModelSpec, Quant, Vec<StoredTensor>)>> =
+        const { RefCell::new(None) };
+}
+
+/// `quant::stored_tensors`, remembered for the last model and quantization asked.
+fn stored_tensors(m: &ModelSpec, q: &Quant) -> Vec<StoredTensor> {
+    LAST_TENSORS.with(|last| {
+        if let Some((lm, lq, ts)) = &*last.borrow() {
+            if lm == m && lq == q {
+                return ts.clone();
+            }
+        }
+        let ts = quant::stored_tensors(m, q);
+        *last.borrow_mut() = Some((m.clone(), *q, ts.clone()));
+        ts
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remembered_tensors_are_those_of_the_model_and_quant_asked() {
+        let cat = catalog().expect("catalog loads");
+        let a = &cat.model("qwen3-8b").expect("catalog model").spec;
+        let b = &cat.model("llama-3.1-8b").expect("catalog model").spec;
+        let q4 = Quant::parse("Q4_K_M").expect("a quant");
+        let q8 = Quant::parse("Q8_0").expect("a quant");
+        // asked in turn, each answer is what synthesizing it anew gives, never the last one's
+        for (m, q) in [(a, q4), (a, q4), (a, q8), (b, q8), (a, q4)] {
+            assert_eq!(
+                stored_tensors(m, &q),
+                quant::stored_tensors(m, &q),
+                "{} {q:?}",
+                m.name
+            );
+        }
+        assert_ne!(stored_tensors(a, &q4), stored_tensors(a, &q8));
+    }
 }
