@@ -80,6 +80,23 @@ fn fmt_value(q: Quantity, v: f64) -> String {
     }
 }
 
+/// Speed records of runs on CPU threads that name no measured CPU (`cpu`), when no --hardware
+/// stands in for them.
+fn cpu_runs_without_numbers(records: &[MeasurementRecord], o: &Overrides) -> usize {
+    if o.hardware.is_some() {
+        return 0;
+    }
+    records
+        .iter()
+        .filter(|r| !r.speed.is_empty() && r.cpu.is_none())
+        .filter(|r| {
+            r.backend
+                .as_deref()
+                .is_some_and(|b| b.eq_ignore_ascii_case("cpu"))
+        })
+        .count()
+}
+
 pub fn run(a: &ValidateArgs) -> Result<String> {
     let records = read_records(&a.files, a.format.as_deref())?;
     let o = Overrides {
@@ -92,6 +109,7 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
         None => None,
     };
     let cal = profile.as_ref().and_then(|p| p.memory.clone());
+    let unmeasured_cpus = cpu_runs_without_numbers(&records, &o);
     let rep = memory_report(&records, &o, a.worst, cal.as_ref());
     let loo = calibrate_memory(&rep.observations, None, None);
     if let Some(svg) = &a.svg {
@@ -152,6 +170,7 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
             "speed": speed,
             "cpu_speed": cpu_errors,
             "cpu_speed_not_used": cpu_skipped,
+            "cpu_runs_without_numbers": unmeasured_cpus,
         });
         return Ok(serde_json::to_string_pretty(&v)? + "\n");
     }
@@ -232,6 +251,15 @@ pub fn run(a: &ValidateArgs) -> Result<String> {
             speed.observations.len(),
             speed.skipped.len()
         );
+        if unmeasured_cpus > 0 {
+            let _ = writeln!(
+                s,
+                "  {unmeasured_cpus} CPU run(s) carry no measured CPU numbers (`cpu`: bandwidth, \
+                 threads): each is predicted on the whole bandwidth of the catalog profile it names, \
+                 not the share it ran with, so its speed error says little (give --hardware, or \
+                 re-measure with the harness)"
+            );
+        }
         let rows: Vec<Vec<String>> = speed
             .quantities
             .iter()

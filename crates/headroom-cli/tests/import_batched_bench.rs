@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::{headroom, json};
+use common::{fixture_path, headroom, json};
 
 fn raw(name: &str) -> PathBuf {
     PathBuf::from(concat!(
@@ -213,4 +213,39 @@ fn simulate_takes_its_step_times_from_the_table() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("--batched-bench"));
+}
+
+#[test]
+fn validate_says_when_cpu_runs_name_no_measured_cpu() {
+    // The batched-bench records carry no `cpu` numbers (the harness's batched runs do not measure
+    // the machine's bandwidth); the llama-bench records all do.
+    let batched = fixture_path("ground-truth/llama-batched-bench-cpu/records.jsonl");
+    let measured = fixture_path("ground-truth/llama.cpp-cpu/records.jsonl");
+    let text = std::fs::read_to_string(&batched).unwrap();
+    let runs = text.lines().filter(|l| l.contains("\"speed\":[{")).count();
+    assert!(
+        runs > 0 && !text.contains("\"cpu\":"),
+        "the fixture changed"
+    );
+    let v = json(&["validate", "--json", &batched]);
+    assert_eq!(v["cpu_runs_without_numbers"], runs);
+    let (code, out, err) = headroom(&["validate", &batched]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("{runs} CPU run(s) carry no measured CPU numbers")),
+        "{out}"
+    );
+    let v = json(&["validate", "--json", &measured]);
+    assert_eq!(v["cpu_runs_without_numbers"], 0);
+    // a --hardware given for every record stands in for the missing numbers
+    let v = json(&[
+        "validate",
+        "--json",
+        "--hardware",
+        "ddr5-4800-8ch",
+        "--memory",
+        "24",
+        &batched,
+    ]);
+    assert_eq!(v["cpu_runs_without_numbers"], 0);
 }
