@@ -89,14 +89,19 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
     if r.id != stem {
         return Err(err(format!("id `{}` does not match the file name", r.id)));
     }
-    for (field, value) in r.numbers() {
-        if !value.is_finite() || value < 0.0 {
-            return Err(err(format!("`{field}` is {value}")));
-        }
+    // every value named in `sources` (a build without `provenance` embeds none to check)
+    let sourced = |field: &str| {
         if cfg!(feature = "provenance") && r.sources.get(field).is_none_or(|s| s.trim().is_empty())
         {
             return Err(err(format!("`{field}` has no entry in `sources`")));
         }
+        Ok(())
+    };
+    for (field, value) in r.numbers() {
+        if !value.is_finite() || value < 0.0 {
+            return Err(err(format!("`{field}` is {value}")));
+        }
+        sourced(field)?;
     }
     // a named CPU's instruction set and clock: both or neither, on a CPU profile with its cores
     let cpu = match (r.cpu_isa.as_deref().map(Isa::parse), r.cpu_ghz, r.cpu_cores) {
@@ -108,11 +113,8 @@ pub(crate) fn parse(stem: &str, text: &str) -> Result<HardwareEntry, DataError> 
         }
         _ => return Err(err(CPU_FIELDS.into())),
     };
-    if cpu.is_some()
-        && cfg!(feature = "provenance")
-        && r.sources.get("cpu_isa").is_none_or(|s| s.trim().is_empty())
-    {
-        return Err(err("`cpu_isa` has no entry in `sources`".into()));
+    if cpu.is_some() {
+        sourced("cpu_isa")?;
     }
     if !(1.0..=20_000.0).contains(&r.bandwidth_gbs) {
         return Err(err(format!(
