@@ -3,14 +3,15 @@
 //! Values from JavaScript are bounded here, then `headroom_data::build` makes the `Scenario`.
 
 use crate::error::WebError;
+use crate::file_models;
 use headroom_core::measure::CalibrationProfile;
 use headroom_core::quant::StoredTensor;
 use headroom_core::{ModelSpec, Scenario};
 use headroom_data::{ScenarioRequest, SuppliedModel};
 use headroom_formats::hf_config;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Serialize;
 use serde_json::{Map, Number, Value};
+use std::rc::Rc;
 
 /// Bounds on what a request may hold; past them the input is a mistake or hostile.
 pub mod limits {
@@ -22,12 +23,13 @@ pub mod limits {
     pub const MAX_TENSOR_BYTES: u64 = 1 << 50;
     /// How deep a request's objects and arrays may nest.
     pub const MAX_DEPTH: u32 = 8;
+    /// Ollama's `OLLAMA_*` variables a request may carry (Ollama reads about twenty).
+    pub const MAX_ENV_ENTRIES: usize = 64;
 }
 use limits::*;
 
 /// A model as read from a weights file: its shapes and its stored tensors.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct ModelFile {
     pub spec: ModelSpec,
     pub weights: Vec<StoredTensor>,
@@ -39,7 +41,7 @@ pub struct ModelFile {
 pub enum ModelInput {
     Catalog(String),
     Config(String),
-    File(Box<ModelFile>),
+    File(Rc<ModelFile>),
 }
 
 /// A checked request: the shared request, the model it names or carries, and the calibration
@@ -156,9 +158,13 @@ const WHOLE: [(&str, u64); 12] = [
 ];
 
 /// Fields that name something; each is bounded in length.
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 11] = [
     "quant",
     "runtime",
+    "backend",
+    "params",
+    "os",
+    "host",
     "cache_type_k",
     "cache_type_v",
     "kv_cache_dtype",
@@ -193,6 +199,20 @@ pub fn from_value(v: Value) -> Result<WebRequest, WebError> {
     for field in NAMES {
         if let Some(Value::String(s)) = m.get(field) {
             check_name(field, s)?;
+        }
+    }
+    if let Some(Value::Object(env)) = m.get("env") {
+        if env.len() > MAX_ENV_ENTRIES {
+            return Err(bad(
+                "env",
+                format!("{} variables, more than {MAX_ENV_ENTRIES}", env.len()),
+            ));
+        }
+        for (k, v) in env {
+            check_name("env", k)?;
+            if let Value::String(v) = v {
+                check_name(&format!("env {k}"), v)?;
+            }
         }
     }
     match m.get("hardware") {
@@ -255,7 +275,7 @@ pub fn profile_from_value(v: Value) -> Result<Option<CalibrationProfile>, WebErr
         .map_err(|e| bad("calibration", e))
 }
 
-/// A model input: a catalog name, `{ config_json }`, or a model returned by `read_gguf`.
+/// A model input: a catalog name, `{ config_json }`, or `{ gguf }` as `read_gguf` returned it.
 pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
     Ok(match v {
         Value::String(s) => ModelInput::Catalog(s),
@@ -263,17 +283,37 @@ pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
             Some(Value::String(t)) if o.len() == 1 => ModelInput::Config(t.clone()),
             _ => return Err(bad("model", "expected { config_json: <the file's text> }")),
         },
-        o @ Value::Object(_) => ModelInput::File(Box::new(
-            serde_json::from_value(o).map_err(|e| bad("model", e))?,
-        )),
+        Value::Object(o) if o.contains_key("gguf") => match o.get("gguf").and_then(Value::as_u64) {
+            Some(id) if o.len() == 1 && id <= u64::from(u32::MAX) => {
+                ModelInput::File(file_models::get(id as u32)?)
+            }
+            _ => {
+                return Err(bad(
+                    "model",
+                    "expected { gguf: <the number read_gguf gave> }",
+                ))
+            }
+        },
         Value::Null => return Err(bad("model", "missing")),
         other => {
             return Err(bad(
                 "model",
-                format!("expected a name, {{ config_json }} or a read file, got {other}"),
+                format!(
+                    "expected a name, {{ config_json }} or {{ gguf }} from read_gguf, got {}",
+                    truncated(&other)
+                ),
             ))
         }
     })
+}
+
+/// A value as JSON text, cut short for an error message.
+fn truncated(v: &Value) -> String {
+    let t = v.to_string();
+    match t.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t,
+    }
 }
 
 /// The model a request carries, checked, in the form the shared builder takes.
