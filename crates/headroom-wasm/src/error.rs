@@ -40,6 +40,5 @@ from_display!(
     headroom_data::ProfileError,
     headroom_formats::FormatError,
     headroom_core::model::ModelError,
-    headroom_core::quant::QuantParseError,
-    serde_wasm_bindgen::Error
+    headroom_core::quant::QuantParseError
 );

@@ -1,6 +1,6 @@
 //! The web calculator's facade: Headroom's core and catalog for JavaScript, with no formulas of its own.
 //!
-//! Every export takes plain JavaScript values (converted with `serde-wasm-bindgen`), checks them
+//! Every export takes plain JavaScript values (read into JSON with `js_sys`), checks them
 //! against bounds, calls the same core functions as `headroom fit`, and returns plain objects.
 //! Bad input comes back as a thrown `Error` with a message; nothing here panics on any input.
 
@@ -13,7 +13,7 @@ pub mod gguf;
 pub mod request;
 
 use error::WebError;
-use request::{ModelInput, Strict, WebRequest};
+use request::{ModelInput, WebRequest};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -24,16 +24,61 @@ fn into_error(e: WebError) -> JsError {
     JsError::new(e.message())
 }
 
-/// Any JavaScript value as JSON, refusing NaN, infinities and deep nesting.
+/// Any JavaScript value as JSON, refusing NaN, infinities and deep nesting (which JSON cannot
+/// hold, or a hostile page could send). Walked with `js_sys` rather than deserialized with
+/// `serde-wasm-bindgen`, whose generic deserializer made the wasm 3 KB larger gzipped.
 fn json_from_js(what: &str, v: JsValue) -> Result<serde_json::Value, WebError> {
-    serde_wasm_bindgen::from_value::<Strict>(v)
-        .map(|s| s.0)
-        .map_err(|e| {
-            WebError::new(format!(
-                "{what}: {}",
-                e.to_string().trim_start_matches("Error: ")
-            ))
-        })
+    js_value(&v, 0).map_err(|e| WebError::new(format!("{what}: {e}")))
+}
+
+fn js_value(v: &JsValue, depth: u32) -> Result<serde_json::Value, String> {
+    use js_sys::{Array, Object};
+    use serde_json::{Map, Number, Value};
+    if v.is_null() || v.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(x) = v.as_f64() {
+        const SAFE: f64 = 9_007_199_254_740_992.0;
+        if x.fract() == 0.0 && x.abs() < SAFE {
+            return Ok(Value::Number((x as i64).into()));
+        }
+        return Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{x} is not a finite number"));
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Value::String(s));
+    }
+    let nested = |depth: u32| {
+        if depth >= request::limits::MAX_DEPTH {
+            Err("nested too deeply".to_string())
+        } else {
+            Ok(depth + 1)
+        }
+    };
+    if Array::is_array(v) {
+        let d = nested(depth)?;
+        let a = Array::from(v);
+        return a
+            .iter()
+            .map(|x| js_value(&x, d))
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
+    }
+    if v.is_object() {
+        let d = nested(depth)?;
+        let mut out = Map::new();
+        for e in Object::entries(v.unchecked_ref()).iter() {
+            let e = Array::from(&e);
+            let k = e.get(0).as_string().unwrap_or_default();
+            out.insert(k, js_value(&e.get(1), d)?);
+        }
+        return Ok(Value::Object(out));
+    }
+    Err("expected a JSON value (a number, string, boolean, null, array or object)".into())
 }
 
 fn request_from_js(v: JsValue) -> Result<WebRequest, WebError> {

@@ -9,8 +9,7 @@ use headroom_core::quant::StoredTensor;
 use headroom_core::{ModelSpec, Scenario};
 use headroom_data::{ScenarioRequest, SuppliedModel};
 use headroom_formats::hf_config;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 use std::rc::Rc;
 
 /// Bounds on what a request may hold; past them the input is a mistake or hostile.
@@ -51,90 +50,6 @@ pub struct WebRequest {
     pub request: ScenarioRequest,
     pub model: ModelInput,
     pub calibration: Option<CalibrationProfile>,
-}
-
-/// A JSON value from JavaScript that refuses NaN and infinities (which JSON cannot hold and
-/// `serde_json` would quietly turn into null) and nests no deeper than `MAX_DEPTH`.
-#[derive(Debug)]
-pub struct Strict(pub Value);
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
-        d.deserialize_any(StrictVisitor(0)).map(Strict)
-    }
-}
-
-struct StrictVisitor(u32);
-
-struct Nested(u32);
-
-impl<'de> de::DeserializeSeed<'de> for Nested {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor(self.0))
-    }
-}
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        const SAFE: f64 = 9_007_199_254_740_992.0;
-        if v.fract() == 0.0 && v.abs() < SAFE {
-            return Ok(Value::Number((v as i64).into()));
-        }
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom(format!("{v} is not a finite number")))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        if self.0 >= MAX_DEPTH {
-            return Err(de::Error::custom("nested too deeply"));
-        }
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(Nested(self.0 + 1))? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        if self.0 >= MAX_DEPTH {
-            return Err(de::Error::custom("nested too deeply"));
-        }
-        let mut out = Map::new();
-        while let Some(k) = map.next_key::<String>()? {
-            let v = map.next_value_seed(Nested(self.0 + 1))?;
-            out.insert(k, v);
-        }
-        Ok(Value::Object(out))
-    }
 }
 
 fn bad(what: &str, problem: impl std::fmt::Display) -> WebError {
