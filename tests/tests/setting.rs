@@ -144,3 +144,38 @@ fn verdicts_judge_the_context_set_and_name_the_threshold() {
         "the context is 8192 tokens per sequence, below the 32768 this use needs"
     );
 }
+
+#[test]
+fn verdicts_judged_together_are_those_judged_one_by_one() {
+    use headroom_core::speed::verdict::{judge_at_setting, UseCase};
+    use headroom_core::speed::verdicts_at_setting;
+    // on the device; with layers in system RAM (a 70B on 8 GB); not at all (no RAM to spill to);
+    // several sequences (the batch use case at the user's sequences); a short context (below
+    // the agent's and summary's needs); another runtime
+    let mut cases = vec![
+        req("qwen3-8b", &["rtx-3060-ti"], 32768, 32.0),
+        req("llama-3.1-70b", &["rtx-3060-ti"], 8192, 64.0),
+        req("llama-3.1-70b", &["rtx-3060-ti"], 8192, 4.0),
+        req("qwen3-8b", &["rtx-4090"], 2048, 32.0),
+    ];
+    let mut par = req("qwen3-8b", &["rtx-4090"], 65536, 32.0);
+    par.parallel = Some(4);
+    cases.push(par);
+    let mut vllm = req("qwen3-8b", &["rtx-4090"], 8192, 32.0);
+    vllm.runtime = Some("vllm".into());
+    cases.push(vllm);
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &cases {
+        let s = build(r, None).unwrap();
+        let p = headroom_data::speed_params_for(s.runtime.name()).unwrap();
+        let one_by_one: Vec<_> = UseCase::ALL
+            .iter()
+            .map(|u| judge_at_setting(&s, p, *u))
+            .collect();
+        let together = verdicts_at_setting(&s, p);
+        assert_eq!(together, one_by_one, "{} {:?}", r.model, r.hardware);
+        kinds.extend(together.iter().map(|v| format!("{:?}", v.verdict)));
+    }
+    // the cases reach every kind of verdict, so each path is compared
+    assert!(kinds.len() >= 3, "{kinds:?}");
+}

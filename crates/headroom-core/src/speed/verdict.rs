@@ -219,6 +219,38 @@ pub fn context_per_sequence(s: &Scenario) -> u32 {
 /// shorter than the use case needs is a "does not fit" naming both, and whether the use case's
 /// context would fit. Batch keeps its eight sequences unless the user set several.
 pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
+    judge_at_setting_sharing(s, p, u, &mut None)
+}
+
+/// Judges every use case at the user's setting, as [`judge_at_setting`] judges each: the run at
+/// the setting (its fit, any offload and its speed model) is the same for all of them, so it is
+/// worked out once.
+pub fn judge_all_at_setting(s: &Scenario, p: &SpeedParams) -> Vec<Verdict> {
+    let mut shared = None;
+    UseCase::ALL
+        .iter()
+        .map(|u| judge_at_setting_sharing(s, p, *u, &mut shared))
+        .collect()
+}
+
+/// How a scenario runs for a use case: not at all (the reasons and suggestions), or with the speed
+/// model of the run (the user's scenario with any offload applied), the offload's reason and settings.
+enum Placed {
+    NoFit(Vec<String>, Vec<String>),
+    Runs {
+        model: SpeedModel,
+        reason: Option<String>,
+        gpu_layers: Option<u32>,
+        n_cpu_moe: Option<u32>,
+    },
+}
+
+fn judge_at_setting_sharing(
+    s: &Scenario,
+    p: &SpeedParams,
+    u: UseCase,
+    shared: &mut Option<Placed>,
+) -> Verdict {
     let prof = u.profile();
     let ctx = context_per_sequence(s);
     let user_seqs = match &s.runtime {
@@ -254,10 +286,16 @@ pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
             }],
         );
     }
-    judge_with(s, p, u, true)
+    let placed = shared.get_or_insert_with(|| place(s, p, u, true));
+    judge_placed(s, u, true, placed)
 }
 
 fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Verdict {
+    judge_placed(s, u, at_setting, &place(s, p, u, at_setting))
+}
+
+/// Whether and how `s` runs for `u`: on the device, with layers or experts in system RAM, or not.
+fn place(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Placed {
     let prof = u.profile();
     // llama.cpp's fit reads only the weight summary: probe without cloning every tensor
     let probe = light(s);
@@ -267,8 +305,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
     } else {
         scenario_for(base, u)
     };
-    let mut reasons = Vec::new();
-    let mut suggestions = Vec::new();
+    let mut reason = None;
     let mut gpu_layers = None;
     let mut n_cpu_moe = None;
     let fits_gpu = fit(&t).fits;
@@ -284,7 +321,7 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
                 }
                 gpu_layers = Some(o.gpu_layers);
                 n_cpu_moe = moe;
-                reasons.push(match moe {
+                reason = Some(match moe {
                     Some(n) => format!("fits with the experts of {n} layers in system RAM"),
                     None => format!(
                         "fits with {} of {} layers on the GPU, the rest in system RAM",
@@ -302,45 +339,66 @@ fn judge_with(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Ve
                 } else {
                     (prof.context, prof.query.batch)
                 };
-                reasons.push(format!(
+                let reason = format!(
                     "does not fit at {ctx} tokens of context{}",
                     if seqs > 1 {
                         format!(" x {seqs} sequences")
                     } else {
                         String::new()
                     }
-                ));
-                suggestions.extend(fit_suggestions(&t));
-                return Verdict::does_not_fit(u, reasons, suggestions);
+                );
+                return Placed::NoFit(vec![reason], fit_suggestions(&t));
             }
         }
     }
+    // the speed model reads the tensors: the full scenario at the runtime settings found
+    let run = if probe.is_some() {
+        Scenario {
+            runtime: t.runtime.clone(),
+            ..s.clone()
+        }
+    } else {
+        t
+    };
+    Placed::Runs {
+        model: SpeedModel::new(&run, p),
+        reason,
+        gpu_layers,
+        n_cpu_moe,
+    }
+}
+
+/// The verdict for `u` on a run placed by [`place`].
+fn judge_placed(s: &Scenario, u: UseCase, at_setting: bool, placed: &Placed) -> Verdict {
+    let prof = u.profile();
+    let (m, reason, gpu_layers, n_cpu_moe) = match placed {
+        Placed::Runs {
+            model,
+            reason,
+            gpu_layers,
+            n_cpu_moe,
+        } => (model, reason, *gpu_layers, *n_cpu_moe),
+        Placed::NoFit(reasons, suggestions) => {
+            return Verdict::does_not_fit(u, reasons.clone(), suggestions.clone())
+        }
+    };
+    let mut reasons: Vec<String> = reason.iter().cloned().collect();
+    let mut suggestions = Vec::new();
     if prof.context > s.model.n_ctx_train {
         reasons.push(format!(
             "the model was trained for {} tokens, less than the {} this use needs",
             s.model.n_ctx_train, prof.context
         ));
     }
-    let full;
-    let t = if probe.is_some() {
-        full = Scenario {
-            runtime: t.runtime.clone(),
-            ..s.clone()
-        };
-        &full
-    } else {
-        &t
-    };
     let mut prof = prof;
     if at_setting && u == UseCase::Batch {
-        // the user's sequences, each at least at reading speed
-        if let Runtime::LlamaCpp(ls) = &t.runtime {
+        // the user's sequences, each at least at reading speed (an offload keeps them)
+        if let Runtime::LlamaCpp(ls) = &s.runtime {
             let seqs = ls.n_parallel.max(1);
             prof.min_decode_tok_s *= f64::from(seqs) / f64::from(prof.query.batch.max(1));
             prof.query.batch = seqs;
         }
     }
-    let m = SpeedModel::new(t, p);
     let sp = m.query(&prof.query);
     let rate = if prof.query.batch > 1 {
         sp.aggregate_tok_s
