@@ -38,10 +38,24 @@ export function niceStep(/** @type {number} */ raw) {
  * @returns {VNode[]}
  */
 export function chart(curve, r) {
+  return [...chartBase(curve), ...chartNow(curve, r)];
+}
+
+/** The context axis's end: the curve's last context. */
+const xEnd = (/** @type {import('./pkg/headroom_wasm.js').Curve} */ curve) => Math.max(...curve.points.map((p) => p.ctx), 1);
+const xOf = (/** @type {number} */ c, /** @type {number} */ xmax) => L + ((WIDTH - L - R) * c) / xmax;
+
+/**
+ * The chart less the current context: what changes only with the curve (typing a context within
+ * the curve's reach keeps the curve and moves only `chartNow`'s marker).
+ * @param {import('./pkg/headroom_wasm.js').Curve} curve
+ * @returns {VNode[]}
+ */
+export function chartBase(curve) {
   const pts = curve.points;
-  const xmax = Math.max(...pts.map((p) => p.ctx), 1);
+  const xmax = xEnd(curve);
   const ymax = Math.max(curve.usable_bytes, ...pts.map((p) => p.total_bytes), 1) * 1.08;
-  const x = (/** @type {number} */ c) => L + ((WIDTH - L - R) * c) / xmax;
+  const x = (/** @type {number} */ c) => xOf(c, xmax);
   const y = (/** @type {number} */ b) => HEIGHT - B - ((HEIGHT - T - B) * b) / ymax;
   /** @type {VNode[]} */
   const kids = [];
@@ -60,6 +74,18 @@ export function chart(curve, r) {
   kids.push(s('text', { x: WIDTH - R, y: y(curve.usable_bytes) - 4, class: 'usable-label', 'text-anchor': 'end' }, `usable ${gib(curve.usable_bytes)}`));
   kids.push(s('polyline', { points: pts.map((p) => `${x(p.ctx).toFixed(1)},${y(p.total_bytes).toFixed(1)}`).join(' '), class: 'need' }));
   for (const p of pts) kids.push(s('circle', { cx: x(p.ctx).toFixed(1), cy: y(p.total_bytes).toFixed(1), r: 2.5, class: p.fits ? 'ok' : 'over' }));
-  if (r.n_ctx <= xmax) kids.push(s('line', { x1: x(r.n_ctx), x2: x(r.n_ctx), y1: T, y2: HEIGHT - B, class: 'now' }));
   return kids;
+}
+
+/**
+ * The current context's marker, when it is within the curve's contexts.
+ * @param {import('./pkg/headroom_wasm.js').Curve} curve
+ * @param {{ n_ctx: number }} r
+ * @returns {VNode[]}
+ */
+export function chartNow(curve, r) {
+  const xmax = xEnd(curve);
+  if (!(r.n_ctx <= xmax)) return [];
+  const x = xOf(r.n_ctx, xmax);
+  return [s('line', { x1: x, x2: x, y1: T, y2: HEIGHT - B, class: 'now' })];
 }

@@ -46,17 +46,22 @@ function patchElement(/** @type {Element} */ e, /** @type {import('./view.js').V
  * only what changed.
  */
 export function fill(/** @type {Element | null} */ parent, /** @type {VNodeOrText[]} */ nodes) {
+  fillFrom(parent, 0, nodes);
+}
+
+/** `fill` for the children from index `start` on; those before it are left as they are. */
+export function fillFrom(/** @type {Element | null} */ parent, /** @type {number} */ start, /** @type {VNodeOrText[]} */ nodes) {
   if (!parent) return;
   const have = parent.childNodes;
   for (let i = 0; i < nodes.length; i++) {
     const v = nodes[i];
-    const e = have[i];
+    const e = have[start + i];
     if (!e) parent.append(toDom(v));
     else if (!sameKind(e, v)) e.replaceWith(toDom(v));
     else if (typeof v === 'string') { if (e.nodeValue !== v) e.nodeValue = v; }
     else patchElement(/** @type {Element} */ (e), v);
   }
-  while (have.length > nodes.length) /** @type {ChildNode} */ (parent.lastChild).remove();
+  while (have.length > start + nodes.length) /** @type {ChildNode} */ (parent.lastChild).remove();
 }
 
 /** Writes a field: its value (and band) as data attributes, its text, whether it shows. */

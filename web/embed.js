@@ -14,8 +14,8 @@ import { FIELDS, DEFAULTS, stateFromParams, paramsFromState, requestFromState, c
 import { readModelFile, readProfileFile } from './files.js';
 import { size } from './format.js';
 import * as view from './view.js';
-import { chart } from './chart.js';
-import { fill, setField } from './dom.js';
+import { chartBase, chartNow } from './chart.js';
+import { fill, fillFrom, setField } from './dom.js';
 import { FrameScheduler } from './schedule.js';
 import { CoreClient } from './core-client.js';
 import { adoptStyles } from './styles.js';
@@ -67,6 +67,9 @@ export class HeadroomCalculator extends HTMLElement {
     this.checkResult = null;
     this.lastRecomputeMs = null;
     this.lastCoreMs = null;
+    /** The curve the chart shows (its JSON) and how many of its elements are not the marker. */
+    this.chartKey = '';
+    this.chartBaseLength = 0;
     this.scheduler = new FrameScheduler((cb) => requestAnimationFrame(cb), () => this.recompute());
   }
 
@@ -364,6 +367,22 @@ export class HeadroomCalculator extends HTMLElement {
     if (this.profile) this.$('[data-profile-label]').textContent = view.profileLine(this.profile);
   }
 
+  /**
+   * The chart: its grid and curve drawn again only when the curve changed (it runs to the trained
+   * length, so typing a context within it moves only the marker), the marker always.
+   */
+  renderChart(curve, r) {
+    const svg = this.$('[data-chart]');
+    const key = JSON.stringify(curve);
+    if (key !== this.chartKey || svg.childNodes.length < this.chartBaseLength) {
+      const base = chartBase(curve);
+      fill(svg, base);
+      this.chartKey = key;
+      this.chartBaseLength = base.length;
+    }
+    fillFrom(svg, this.chartBaseLength, chartNow(curve, r));
+  }
+
   render({ result: r, curve, info, check, checkError }) {
     const root = this.shadowRoot;
     this.renderProfile();
@@ -389,7 +408,7 @@ export class HeadroomCalculator extends HTMLElement {
     for (const f of view.speedFields(r.speed)) setField(root, f);
     fill(this.$('[data-verdicts]'), view.verdictItems(r.speed));
     fill(this.$('[data-speed-warnings]'), view.speedWarnings(r.speed));
-    fill(this.$('[data-chart]'), chart(curve, r));
+    this.renderChart(curve, r);
     fill(this.$('[data-check]'), view.checkView(check, checkError));
     this.$('[data-share]').href = this.shareUrl();
   }
