@@ -46,12 +46,25 @@ function patchElement(/** @type {Element} */ e, /** @type {import('./view.js').V
  * only what changed.
  */
 export function fill(/** @type {Element | null} */ parent, /** @type {VNodeOrText[]} */ nodes) {
-  fillFrom(parent, 0, nodes);
+  if (!parent) return;
+  // the same view as last drawn here: nothing to compare element by element
+  const key = JSON.stringify(nodes);
+  if (drawn.get(parent) === key && parent.childNodes.length === nodes.length) return;
+  patchFrom(parent, 0, nodes);
+  drawn.set(parent, key);
 }
+
+/** What `fill` last drew into each element, as JSON: a redraw that changes nothing there skips it. */
+const drawn = new WeakMap();
 
 /** `fill` for the children from index `start` on; those before it are left as they are. */
 export function fillFrom(/** @type {Element | null} */ parent, /** @type {number} */ start, /** @type {VNodeOrText[]} */ nodes) {
   if (!parent) return;
+  drawn.delete(parent);
+  patchFrom(parent, start, nodes);
+}
+
+function patchFrom(/** @type {Element} */ parent, /** @type {number} */ start, /** @type {VNodeOrText[]} */ nodes) {
   const have = parent.childNodes;
   for (let i = 0; i < nodes.length; i++) {
     const v = nodes[i];
@@ -64,10 +77,13 @@ export function fillFrom(/** @type {Element | null} */ parent, /** @type {number
   while (have.length > start + nodes.length) /** @type {ChildNode} */ (parent.lastChild).remove();
 }
 
-/** Writes a field: its value (and band) as data attributes, its text, whether it shows. */
+/** What `setField` last wrote into each field element, as JSON. */
+const written = new WeakMap();
+
 /** Each root's field elements, found once (the template's fields stay for the element's life). */
 const fieldElements = new WeakMap();
 
+/** Writes a field: its value (and band) as data attributes, its text, whether it shows. */
 export function setField(/** @type {ShadowRoot} */ root, /** @type {Field} */ f) {
   /** @type {Map<string, HTMLElement | null>} */
   let known = fieldElements.get(root);
@@ -78,6 +94,10 @@ export function setField(/** @type {ShadowRoot} */ root, /** @type {Field} */ f)
     known.set(f.field, e);
   }
   if (!e) return;
+  // unchanged since it was last written: leave the element as it is
+  const key = JSON.stringify(f);
+  if (written.get(e) === key) return;
+  written.set(e, key);
   e.dataset.value = f.value === null || f.value === undefined ? 'null' : String(f.value);
   if ('low' in f) e.dataset.low = f.low === null || f.low === undefined ? 'null' : String(f.low);
   if ('high' in f) e.dataset.high = f.high === null || f.high === undefined ? 'null' : String(f.high);
