@@ -337,6 +337,9 @@ export class HeadroomCalculator extends HTMLElement {
         claimsError = e.message;
       }
       out = await this.core.call('evaluate', { request, points: CURVE_POINTS, claims });
+      const { result, curve } = JSON.parse(out.answer);
+      out.result = result;
+      out.curve = curve;
       if (claimsError) out.checkError = claimsError;
     } catch (e) {
       this.result = null;

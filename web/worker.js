@@ -39,10 +39,11 @@ function info(/** @type {Facade} */ m, /** @type {unknown} */ model) {
   return described.info;
 }
 
-/** What the page asks on every change: the fit answer and curve, the model's summary, the check. */
+/** What the page asks on every change: the fit answer and curve (JSON text), the model's summary, the check. */
 function evaluate(/** @type {Facade} */ m, /** @type {{ request: any, points: number, claims: any }} */ a) {
   const t0 = performance.now();
-  const { result, curve } = m.evaluate(a.request, a.points);
+  // the answer and curve as the wasm's JSON text: the page parses it (cheaper than a clone)
+  const answer = m.evaluateJson(a.request, a.points);
   const summary = info(m, a.request.model);
   let check = null;
   let checkError = null;
@@ -54,7 +55,7 @@ function evaluate(/** @type {Facade} */ m, /** @type {{ request: any, points: nu
       checkError = e instanceof Error ? e.message : String(e);
     }
   }
-  return { result, curve, info: summary, check, checkError, ms: performance.now() - t0 };
+  return { answer, info: summary, check, checkError, ms: performance.now() - t0 };
 }
 
 /** @type {Record<string, (m: Facade, ...args: any[]) => unknown>} */

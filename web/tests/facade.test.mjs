@@ -139,8 +139,11 @@ test('the answer carries speed at llama-bench\'s default query, with bands and v
   // the default 4096-token context: 4096 - 512 - 128 = 3456 tokens cached before the prompt
   assert.equal(r.n_ctx, 4096);
   assert.equal(r.speed.query.depth, 3456);
-  // evaluate, which the page calls, gives the same answer as fit
+  // evaluate gives the same answer as fit, and evaluateJson (the page's Worker calls it) the
+  // same answer and curve as JSON text
   assert.deepEqual(core.evaluate(base, 8).result, r);
+  assert.deepEqual(JSON.parse(core.evaluateJson(base, 8)), core.evaluate(base, 8));
+  assert.throws(() => core.evaluateJson({ ...base, ctx: NaN }, 8), /finite/);
   // a model with about nine times the weights generates more slowly on the same card
   const big = core.fit({ ...base, model: 'llama-3.1-70b', hardware: ['h100-sxm'] });
   const small = core.fit({ ...base, hardware: ['h100-sxm'] });

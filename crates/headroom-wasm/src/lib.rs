@@ -90,8 +90,11 @@ fn request_from_js(v: JsValue) -> Result<WebRequest, WebError> {
 /// answer has some 400), which took most of the facade's time. The values are the same as a
 /// field-by-field conversion gives: JSON's numbers are JavaScript's doubles either way.
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, WebError> {
-    let text = serde_json::to_string(v).map_err(|e| WebError::new(format!("answer: {e}")))?;
-    js_sys::JSON::parse(&text).map_err(|_| WebError::new("answer: not parsed as JSON"))
+    js_sys::JSON::parse(&json_text(v)?).map_err(|_| WebError::new("answer: not parsed as JSON"))
+}
+
+fn json_text<T: Serialize>(v: &T) -> Result<String, WebError> {
+    serde_json::to_string(v).map_err(|e| WebError::new(format!("answer: {e}")))
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -249,6 +252,19 @@ pub fn evaluate(
     request_from_js(request)
         .and_then(|r| answer::evaluate(&r, points))
         .and_then(|e| to_js(&e))
+        .map_err(into_error)
+}
+
+/// `evaluate`'s answer as JSON text, for the page's Worker to pass on as it is: a string crosses
+/// to the page's thread in one copy, where the object it parses to is cloned value by value.
+#[wasm_bindgen(js_name = evaluateJson)]
+pub fn evaluate_json(
+    #[wasm_bindgen(unchecked_param_type = "FitRequest")] request: JsValue,
+    points: u32,
+) -> Result<String, JsError> {
+    request_from_js(request)
+        .and_then(|r| answer::evaluate(&r, points))
+        .and_then(|e| json_text(&e))
         .map_err(into_error)
 }
 
