@@ -238,7 +238,7 @@ pub fn judge_all_at_setting(s: &Scenario, p: &SpeedParams) -> Vec<Verdict> {
 enum Placed {
     NoFit(Vec<String>, Vec<String>),
     Runs {
-        model: SpeedModel,
+        model: Box<SpeedModel>,
         reason: Option<String>,
         gpu_layers: Option<u32>,
         n_cpu_moe: Option<u32>,
@@ -361,7 +361,7 @@ fn place(s: &Scenario, p: &SpeedParams, u: UseCase, at_setting: bool) -> Placed 
         t
     };
     Placed::Runs {
-        model: SpeedModel::new(&run, p),
+        model: Box::new(SpeedModel::new(&run, p)),
         reason,
         gpu_layers,
         n_cpu_moe,
