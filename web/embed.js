@@ -403,10 +403,11 @@ export class HeadroomCalculator extends HTMLElement {
     fill(this.$('[data-legend]'), view.legend(r));
     const devices = this.$('[data-devices]');
     devices.hidden = r.devices.length < 2;
-    fill(devices.tBodies[0], view.deviceRows(r));
+    // a hidden table is filled when it shows again
+    if (!devices.hidden) fill(devices.tBodies[0], view.deviceRows(r));
     const ct = this.$('[data-cache-types]');
     ct.hidden = r.max_context_by_cache_type.length === 0;
-    fill(ct.tBodies[0], view.cacheTypeRows(r));
+    if (!ct.hidden) fill(ct.tBodies[0], view.cacheTypeRows(r));
     fill(this.$('[data-warnings]'), view.warnings(r));
     for (const f of view.speedFields(r.speed)) setField(root, f);
     fill(this.$('[data-verdicts]'), view.verdictItems(r.speed));
