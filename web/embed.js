@@ -21,7 +21,7 @@ const CURVE_POINTS = 20;
 const USE_CASES = {
   chat: 'Chat', agent: 'Coding agent (16K prompt)', summary: 'Long-document summary (32K)', batch: 'Batch of 8 sequences',
 };
-const VERDICTS = { usable: 'usable', runs_but_slow: 'runs but slow', poor_quality: 'poor quality', does_not_fit: 'does not fit' };
+const VERDICTS = { usable: 'usable', runs_but_slow: 'runs but slow', context_too_short: 'context too short', poor_quality: 'poor quality', does_not_fit: 'does not fit' };
 
 /** A number with `digits` decimals and a unit, or a dash when there is none. */
 function fixed(v, digits, unit) {
