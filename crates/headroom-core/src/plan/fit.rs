@@ -366,11 +366,10 @@ pub fn fit(s: &Scenario) -> FitReport {
             ));
         }
     }
-    // Qwen3-Next's and LFM2's layouts follow llama.cpp's loader, but no measured run has checked
-    // them yet.
+    // Qwen3-Next's layout follows llama.cpp's loader, but no measured run has checked it yet.
     if matches!(
         s.model.arch,
-        crate::model::Arch::Other(_) | crate::model::Arch::Qwen3Next | crate::model::Arch::Lfm2
+        crate::model::Arch::Other(_) | crate::model::Arch::Qwen3Next
     ) {
         let a = s.model.arch.name();
         warnings.push(format!("architecture `{a}` is outside what Headroom has validated; shapes come from its config"));
