@@ -391,4 +391,13 @@ fn lfm2_caches_its_attention_layers_and_keeps_a_conv_state_per_sequence() {
         .find(|t| t.name == "blk.0.shortconv.conv.weight")
         .unwrap();
     assert_eq!(conv.bytes, 3 * 2048 * 4);
+    // the catalog's LFM2.5 1.2B (a fine-tune's verbatim config with the same shapes) agrees
+    let c = spec("lfm2.5-1.2b");
+    assert_eq!(
+        (c.n_ff, c.n_ctx_train, c.tied_embeddings),
+        (8192, 128000, true)
+    );
+    assert_eq!(c.ssm, m.ssm);
+    check_per_token("lfm2.5-1.2b", 6 * 8 * 64 * 2 * 2);
+    assert_eq!(n_params(&synthesize(&c, GgmlType::BF16)), 1_170_340_608);
 }
