@@ -29,7 +29,7 @@ pub use lookup::{HardwareMatch, LookupError, ModelMatch};
 pub use models::{ModelEntry, ModelRecord};
 pub use profile::{parse_profile, ProfileError, MAX_PROFILE_BYTES};
 pub use quality::{parse_quality, quality_table};
-pub use request::{build, RequestError, ScenarioRequest, SuppliedModel};
+pub use request::{build, parse_quant_on, RequestError, ScenarioRequest, SuppliedModel};
 pub use speed::{
     parse_speed, speed_params, speed_params_for, speed_params_for_era, LLAMA_CPP_ERAS,
 };
