@@ -47,7 +47,7 @@ export const PART_NAMES = {
 export const USE_CASES = {
   chat: 'Chat', agent: 'Coding agent (16K prompt)', summary: 'Long-document summary (32K)', batch: 'Batch of 8 sequences',
 };
-export const VERDICTS = { usable: 'usable', runs_but_slow: 'runs but slow', poor_quality: 'poor quality', does_not_fit: 'does not fit' };
+export const VERDICTS = { usable: 'usable', runs_but_slow: 'runs but slow', context_too_short: 'context too short', poor_quality: 'poor quality', does_not_fit: 'does not fit' };
 
 /** The model line under the model inputs. */
 export function modelInfo(/** @type {ModelItem | null} */ info) {

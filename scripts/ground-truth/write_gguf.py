@@ -37,6 +37,7 @@ SUPPORTED = {
     "gemma3": "gemma3",
     "granitemoe": "granitemoe",
     "granitemoehybrid": "granitehybrid",
+    "lfm2": "lfm2",
 }
 
 
@@ -79,10 +80,13 @@ class Model:
         self.head_dim = int(cfg.get("head_dim") or self.n_embd // self.n_head)
         self.n_vocab = int(req("vocab_size"))
         self.n_ff = int(cfg.get("intermediate_size") or 0)
-        self.tied = bool(cfg.get("tie_word_embeddings", self.arch == "gemma3"))
+        self.tied = bool(cfg.get("tie_word_embeddings",
+                                 cfg.get("tie_embedding", self.arch in ("gemma3", "lfm2"))))
         self.n_ctx = int(cfg.get("max_position_embeddings") or 4096)
-        self.eps = float(cfg.get("rms_norm_eps", 1e-6))
-        self.rope_theta = float(cfg.get("rope_theta") or 10000.0)
+        self.eps = float(cfg.get("rms_norm_eps", cfg.get("norm_eps", 1e-6)))
+        self.rope_theta = float(cfg.get("rope_theta")
+                                or (cfg.get("rope_parameters") or {}).get("rope_theta")
+                                or 10000.0)
         self.n_expert = int(cfg.get("num_local_experts") or cfg.get("num_experts") or 0)
         self.n_expert_used = int(cfg.get("num_experts_per_tok") or 0)
         for v, k in [(self.n_embd, "hidden_size"), (self.n_layer, "num_hidden_layers"),
@@ -92,14 +96,33 @@ class Model:
         if self.n_embd * self.n_vocab > 1 << 31:
             fail("the embedding matrix is larger than this harness writes (2^31 values)")
         self.layer_types = None
-        if self.arch == "granitehybrid":
+        if self.arch == "lfm2":
+            self.n_ff = self.lfm2_ff()
+        if self.arch in ("granitehybrid", "lfm2"):
             lt = cfg.get("layer_types")
             if not isinstance(lt, list) or len(lt) != self.n_layer:
                 fail("`layer_types` must list one entry per layer")
             self.layer_types = lt
 
     def is_recurrent(self, il):
-        return self.layer_types is not None and self.layer_types[il] != "attention"
+        if self.layer_types is None:
+            return False
+        if self.arch == "lfm2":
+            return self.layer_types[il] == "conv"
+        return self.layer_types[il] != "attention"
+
+    def lfm2_ff(self):
+        # convert_hf_to_gguf.py LFM2Model._add_feed_forward_length
+        c = self.cfg
+        ff = int(c.get("block_ff_dim") or c["intermediate_size"])
+        if c.get("block_auto_adjust_ff_dim", True):
+            ff = int(2 * ff / 3)
+            mult = c.get("block_ffn_dim_multiplier", 1.0)
+            if mult is not None:
+                ff = int(mult * ff)
+            m = int(c.get("block_multiple_of", 256))
+            ff = m * ((ff + m - 1) // m)
+        return ff
 
     def metadata(self, w):
         a = self.arch
@@ -129,6 +152,9 @@ class Model:
             if base_swa:
                 w.add_key_value(f"{a}.rope.freq_base_swa", float(base_swa),
                                 gguf.GGUFValueType.FLOAT32)
+        elif a == "lfm2":
+            w.add_feed_forward_length(self.n_ff)
+            w.add_shortconv_l_cache(int(self.cfg.get("conv_L_cache", 3)))
         elif a in ("granitemoe", "granitehybrid"):
             c = self.cfg
             w.add_logit_scale(float(c.get("logits_scaling", 1.0)))
@@ -187,13 +213,23 @@ class Model:
     def tensors(self):
         """(name, shape as ggml ne) of every tensor; 1-D ones are F32."""
         e, hd, v = self.n_embd, self.head_dim, self.n_vocab
-        out = [("token_embd.weight", (e, v)), ("output_norm.weight", (e,))]
+        # LFM2's final norm is token_embd_norm (llama-arch.cpp LLM_TENSOR_OUTPUT_NORM_LFM2)
+        final_norm = "token_embd_norm.weight" if self.arch == "lfm2" else "output_norm.weight"
+        out = [("token_embd.weight", (e, v)), (final_norm, (e,))]
         if not self.tied:
             out.append(("output.weight", (e, v)))
         for il in range(self.n_layer):
             p = f"blk.{il}."
             out.append((p + "attn_norm.weight", (e,)))
-            if self.is_recurrent(il):
+            if self.is_recurrent(il) and self.arch == "lfm2":
+                # src/models/lfm2.cpp: shortconv.conv {L_cache, n_embd}, in_proj {n_embd,
+                # 3*n_embd}, out_proj {n_embd, n_embd}
+                out += [
+                    (p + "shortconv.conv.weight", (int(self.cfg.get("conv_L_cache", 3)), e)),
+                    (p + "shortconv.in_proj.weight", (e, 3 * e)),
+                    (p + "shortconv.out_proj.weight", (e, e)),
+                ]
+            elif self.is_recurrent(il):
                 out += self.ssm_tensors(p)
             else:
                 out += [
@@ -208,7 +244,7 @@ class Model:
                         (p + "attn_k.bias", (self.n_kv * hd,)),
                         (p + "attn_v.bias", (self.n_kv * hd,)),
                     ]
-                if self.arch in ("qwen3", "gemma3"):
+                if self.arch in ("qwen3", "gemma3", "lfm2"):
                     out += [(p + "attn_q_norm.weight", (hd,)), (p + "attn_k_norm.weight", (hd,))]
             if self.arch == "gemma3":
                 out.append((p + "post_attention_norm.weight", (e,)))
@@ -275,6 +311,7 @@ class Model:
 def is_f32(name, shape):
     # convert_hf_to_gguf.py keeps 1-D tensors, norms, ssm_conv1d, ssm_a/ssm_d and the router in F32.
     return (len(shape) == 1 or name.endswith("_norm.weight") or ".ssm_conv1d." in name
+            or name.endswith("shortconv.conv.weight")
             or name.endswith(".ssm_a") or name.endswith(".ssm_d")
             or name.endswith("ffn_gate_inp.weight"))
 

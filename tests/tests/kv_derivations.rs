@@ -312,3 +312,92 @@ fn the_2025_26_catalog_additions_cache_as_their_configs_say() {
         268_098_176
     );
 }
+
+/// LiquidAI/LFM2.5-1.2B-Base's config.json as a public architecture write-up reproduces it
+/// (search-index file id 54373641805: its JSON and its layer layout, attention at 2, 5, 8, 10,
+/// 12 and 14); `layer_types` is that layout.
+const LFM2_5_1_2B_BASE: &str = r#"{
+  "model_type": "lfm2", "architectures": ["Lfm2ForCausalLM"],
+  "hidden_size": 2048, "intermediate_size": 12288, "num_hidden_layers": 16,
+  "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 65536,
+  "max_position_embeddings": 128000, "rope_theta": 1000000.0, "conv_L_cache": 3,
+  "conv_bias": false, "block_auto_adjust_ff_dim": true, "block_use_swiglu": true,
+  "norm_eps": 1e-05, "tie_embedding": true, "dtype": "bfloat16",
+  "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv",
+    "conv", "full_attention", "conv", "full_attention", "conv", "full_attention", "conv",
+    "full_attention", "conv"]
+}"#;
+
+#[test]
+fn lfm2_caches_its_attention_layers_and_keeps_a_conv_state_per_sequence() {
+    let m = headroom_formats::hf_config::parse(LFM2_5_1_2B_BASE)
+        .unwrap()
+        .spec;
+    assert_eq!(m.arch, headroom_core::model::Arch::Lfm2);
+    // convert_hf_to_gguf.py LFM2Model: int(2 x 12288 / 3) = 8192, x 1.0, a multiple of 256
+    assert_eq!(m.n_ff, 8192);
+    let attention: Vec<u32> = (0..16).filter(|&il| !m.is_recurrent_layer(il)).collect();
+    assert_eq!(attention, vec![2, 5, 8, 10, 12, 14]);
+    // KV: 6 attention layers x 8 KV heads x (2048 / 32 = 64) x (K + V) x 2 bytes = 12,288 B a
+    // token.
+    let per_token = kv_cache::bytes_per_token(&m, GgmlType::F16, GgmlType::F16);
+    assert_eq!(per_token, Bytes(6 * 8 * 64 * 2 * 2));
+    // Each short-conv layer's state (llama-hparams.cpp n_embd_r: n_embd x (L_cache - 1) =
+    // 2048 x 2 = 4,096 elements, F32, no SSM state) is 16,384 B per sequence. At 4,096 tokens
+    // with two sequences (-np 2: llama.cpp's recurrent memory holds max(1, n_seq) cells) the
+    // cache is 6 x 4,096 x 2,048 + 10 x 2 x 16,384.
+    let ssm = m.ssm.as_ref().unwrap();
+    assert_eq!((ssm.n_embd_r(), ssm.n_embd_s()), (4096, 0));
+    assert_eq!(
+        headroom_core::memory::recurrent_state::layer_bytes(ssm, 1),
+        Bytes(16_384)
+    );
+    let s = KvSettings {
+        n_ctx: 4096,
+        n_seq: 2,
+        n_ubatch: 512,
+        type_k: GgmlType::F16,
+        type_v: GgmlType::F16,
+        swa_full: false,
+    };
+    assert_eq!(
+        kv_cache::total(&m, &s),
+        Bytes(6 * 4096 * 2048 + 10 * 2 * 16_384)
+    );
+    // Parameters as src/models/lfm2.cpp load_arch_tensors lays them out: embeddings (tied)
+    // 65536 x 2048 = 134,217,728 and the final norm 2048; per layer two norms 4,096 and the
+    // SwiGLU FFN 3 x 2048 x 8192 = 50,331,648; a conv layer's kernel 3 x 2048 = 6,144, in_proj
+    // 2048 x 6144 = 12,582,912 and out_proj 2048 x 2048 = 4,194,304: 16,783,360; an attention
+    // layer's q and o 2 x 4,194,304, k and v 2 x 2048 x 512, q/k norms 2 x 64: 10,485,888.
+    // 134,219,776 + 16 x 50,335,744 + 10 x 16,783,360 + 6 x 10,485,888 = 1,170,340,608, the
+    // "~1.17 billion" the write-up gives.
+    let ts = synthesize(&m, GgmlType::BF16);
+    let dims = |name: &str| ts.iter().find(|t| t.name == name).map(|t| t.dims.clone());
+    assert_eq!(dims("blk.0.shortconv.conv.weight"), Some(vec![3, 2048]));
+    assert_eq!(
+        dims("blk.0.shortconv.in_proj.weight"),
+        Some(vec![2048, 6144])
+    );
+    assert_eq!(dims("blk.0.attn_q.weight"), None);
+    assert_eq!(dims("blk.2.attn_k.weight"), Some(vec![2048, 512]));
+    assert_eq!(dims("blk.2.shortconv.conv.weight"), None);
+    assert_eq!(dims("token_embd_norm.weight"), Some(vec![2048]));
+    assert_eq!(dims("output.weight"), None);
+    assert_eq!(n_params(&ts), 1_170_340_608);
+    // llama-quantize keeps the conv kernels in F32 (llama-quant.cpp: `shortconv.conv.weight`)
+    let q8 = stored_tensors(&m, &Quant::parse("Q8_0").unwrap());
+    let conv = q8
+        .iter()
+        .find(|t| t.name == "blk.0.shortconv.conv.weight")
+        .unwrap();
+    assert_eq!(conv.bytes, 3 * 2048 * 4);
+    // the catalog's LFM2.5 1.2B (a fine-tune's verbatim config with the same shapes) agrees
+    let c = spec("lfm2.5-1.2b");
+    assert_eq!(
+        (c.n_ff, c.n_ctx_train, c.tied_embeddings),
+        (8192, 128000, true)
+    );
+    assert_eq!(c.ssm, m.ssm);
+    check_per_token("lfm2.5-1.2b", 6 * 8 * 64 * 2 * 2);
+    assert_eq!(n_params(&synthesize(&c, GgmlType::BF16)), 1_170_340_608);
+}

@@ -359,3 +359,81 @@ fn fits_at_max_context_and_not_one_granule_above() {
         );
     }
 }
+
+/// LFM2 (short-convolution layers between attention layers) against llama.cpp's printed buffers
+/// for a random-weight GGUF of LFM2.5-350M's config (tests/fixtures/ground-truth/lfm2): the KV
+/// cache of the 6 attention layers plus the 10 conv layers' RS buffer match to the 0.01 MiB the
+/// log prints, the weights to 0.01%; the compute buffer is predicted 140 MiB where llama.cpp
+/// reserves 132 (within 10%).
+#[test]
+fn lfm2_memory_matches_llama_cpp_runs() {
+    use headroom_formats::import::{detect, import_str};
+    let dir = format!("{}/fixtures/ground-truth/lfm2", env!("CARGO_MANIFEST_DIR"));
+    let cfg = std::fs::read_to_string(format!("{dir}/lfm2.5-350m.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    let spec = headroom_formats::hf_config::from_value(&doc["config"])
+        .unwrap()
+        .spec;
+    let mut seen = 0;
+    for (name, ctx, seqs) in [
+        ("c2048", 2048, 1),
+        ("c8192", 8192, 1),
+        ("c32768", 32768, 1),
+        ("c8192-np2", 8192, 2),
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}/lfm2.5-350m-F16-{name}.log")).unwrap();
+        let recs = import_str(detect(&text), name, &text).unwrap();
+        let r = serde_json::to_value(&recs[0]).unwrap();
+        assert_eq!(r["settings"]["n_ctx"], ctx, "{name}");
+        assert_eq!(r["settings"]["n_seq"], seqs, "{name}");
+        let measured = |q: &str| -> f64 {
+            r["memory"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d[q].as_f64())
+                .sum()
+        };
+        let req = ScenarioRequest {
+            quant: Some("F16".into()),
+            hardware: vec!["ddr5-4800-8ch".into()],
+            memory_gib: Some(64.0),
+            runtime: Some("llama.cpp".into()),
+            ctx: Some(ctx),
+            parallel: Some(seqs),
+            flash_attn: Some(true),
+            repack: Some(false),
+            ..Default::default()
+        };
+        let supplied = headroom_data::SuppliedModel {
+            spec: spec.clone(),
+            weights: None,
+            native_quant: None,
+        };
+        let b = fit(&build(&req, Some(supplied)).unwrap()).breakdown;
+        // KV: 6 x ctx x 8 heads x 64 x 2 x 2 B; RS: 10 x seqs x 2048 x 2 x 4 B
+        let kv = 6 * u64::from(ctx) * 2048 + 10 * u64::from(seqs) * 2 * 1024 * 4;
+        assert_eq!(b.kv_cache, Bytes(kv), "{name}");
+        // the log prints each buffer to 0.01 MiB: the KV and the RS buffer
+        assert!(
+            (b.kv_cache.0 as f64 - measured("kv_cache")).abs() <= 2.0 * 0.005 * 1048576.0,
+            "{name}: {} vs {}",
+            b.kv_cache.0,
+            measured("kv_cache")
+        );
+        within(
+            b.weights.0 as f64,
+            measured("weights"),
+            0.0001,
+            &format!("{name} weights"),
+        );
+        within(
+            b.compute.0 as f64,
+            measured("compute"),
+            0.10,
+            &format!("{name} compute"),
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+}

@@ -88,8 +88,9 @@ fn one_row_per_distinct_model_in_verdict_then_score_order() {
     let tier = |v: VerdictKind| match v {
         VerdictKind::Usable => 0,
         VerdictKind::RunsButSlow => 1,
-        VerdictKind::PoorQuality => 2,
-        VerdictKind::DoesNotFit => 3,
+        VerdictKind::ContextTooShort => 2,
+        VerdictKind::PoorQuality => 3,
+        VerdictKind::DoesNotFit => 4,
     };
     assert!(out.windows(2).all(|w| {
         let (a, b) = (tier(w[0].verdict.verdict), tier(w[1].verdict.verdict));

@@ -558,13 +558,46 @@ fn verdicts_name_what_dominates() {
         .find(|v| v.use_case == UseCase::Chat)
         .unwrap();
     assert_eq!(chat.verdict, VerdictKind::Usable, "{chat:?}");
-    // 8B at 8K trained context cannot serve a 16K agent prompt: slow, and it says why
-    let agent = r
-        .verdicts
-        .iter()
-        .find(|v| v.use_case == UseCase::Agent)
-        .unwrap();
-    assert_ne!(agent.verdict, VerdictKind::Usable, "{agent:?}");
+    // Llama 3 8B's config.json says max_position_embeddings 8192: the agent's 16384 and the
+    // summary's 32768 tokens are beyond it, so both are "context too short", saying why
+    for u in [UseCase::Agent, UseCase::Summary] {
+        let v = r.verdicts.iter().find(|v| v.use_case == u).unwrap();
+        assert_eq!(v.verdict, VerdictKind::ContextTooShort, "{v:?}");
+        assert_eq!(v.verdict.label(), "context too short");
+        let need = u.profile().context;
+        assert!(
+            v.reasons.iter().any(|r| r
+                == &format!(
+                    "the model was trained for 8192 tokens, less than the {need} this use needs"
+                )),
+            "{v:?}"
+        );
+        assert!(v
+            .suggestions
+            .iter()
+            .any(|x| x == &format!("a model trained for at least {need} tokens")));
+    }
+    // at the user's own setting (the trained 8192 tokens) the same: not "does not fit" with a
+    // --ctx the model was not trained for
+    let at = headroom_core::speed::verdicts_at_setting(&s, p);
+    let agent = at.iter().find(|v| v.use_case == UseCase::Agent).unwrap();
+    assert_eq!(agent.verdict, VerdictKind::ContextTooShort, "{agent:?}");
+    // a model trained long enough (Llama 3.1 8B: 131072) at a user's 8192 tokens does not fit
+    // the agent's 16384, and says --ctx 16384 would
+    let mut long = scenario(
+        "llama-3.1-8b",
+        Quant::parse("Q4_K_M").unwrap(),
+        &["rtx-3090"],
+        LlamaCppSettings::default(),
+    );
+    long.runtime.set_n_ctx(8192);
+    let at = headroom_core::speed::verdicts_at_setting(&long, p);
+    let agent = at.iter().find(|v| v.use_case == UseCase::Agent).unwrap();
+    assert_eq!(agent.verdict, VerdictKind::DoesNotFit, "{agent:?}");
+    assert!(
+        agent.suggestions.iter().any(|x| x == "--ctx 16384 fits"),
+        "{agent:?}"
+    );
     // 70B at Q4_K_M on an 8 GB card with 32 GB of RAM: it runs with layers on the CPU, slowly
     let mut s = scenario(
         "llama-3-70b",

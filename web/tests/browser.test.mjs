@@ -158,7 +158,7 @@ function same(page, want, label) {
 
 const fixed = (v, d, unit) => (v === null ? '–' : `${v.toFixed(d)}${unit}`);
 const band = (v, lo, hi, d, unit) => (v === null ? '–' : `${fixed(v, d, unit)}${lo === null || hi === null ? '' : ` (${fixed(lo, d, '')}–${fixed(hi, d, unit)})`}`);
-const VERDICT_LABELS = { usable: 'usable', runs_but_slow: 'runs but slow', does_not_fit: 'does not fit' };
+const VERDICT_LABELS = { usable: 'usable', runs_but_slow: 'runs but slow', context_too_short: 'context too short', does_not_fit: 'does not fit' };
 
 /** The speed the page shows equals the CLI's `speed` object: each number, its band, and every verdict. */
 function sameSpeed(page, sp, label) {

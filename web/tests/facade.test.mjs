@@ -17,7 +17,7 @@ const DATA = new URL('../../data/', import.meta.url);
 const GIB = 1024 ** 3;
 const BIN = process.env.HEADROOM_BIN || fileURLToPath(new URL('../../target/debug/headroom', import.meta.url));
 const USE_CASES = ['chat', 'agent', 'summary', 'batch'];
-const KINDS = ['usable', 'runs_but_slow', 'does_not_fit'];
+const KINDS = ['usable', 'runs_but_slow', 'context_too_short', 'does_not_fit'];
 
 const PARTS = ['weights', 'kv_cache', 'compute', 'output', 'overhead'];
 const sum = (b) => PARTS.reduce((a, p) => a + b[p], 0);

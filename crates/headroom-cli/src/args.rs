@@ -273,8 +273,9 @@ pub struct PlanArgs {
     /// chat, agent, summary or batch.
     #[arg(long = "use-case", default_value = "chat")]
     pub use_case: String,
-    /// Comma list of quantizations to try (default: Q3_K_M..F16).
-    #[arg(long)]
+    /// Comma list of quantizations to try (default: Q3_K_M..F16); `--quant`, as `fit` spells it,
+    /// is the same option.
+    #[arg(long, visible_alias = "quant", short = 'q')]
     pub quants: Option<String>,
     /// Rank the models under this folder instead of the catalog: GGUF files (LM Studio),
     /// Ollama's `models/`, MLX and safetensors folders, the Hugging Face cache.

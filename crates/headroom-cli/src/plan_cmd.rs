@@ -21,16 +21,6 @@ pub fn run(a: &PlanArgs) -> Result<String> {
             a.use_case
         )
     })?;
-    let quants: Vec<Quant> = match &a.quants {
-        Some(list) => list
-            .split(',')
-            .map(|q| Quant::parse(q).map_err(|e| anyhow!("{e}")))
-            .collect::<Result<_>>()?,
-        None => DEFAULT_QUANTS
-            .iter()
-            .map(|q| Quant::parse(q).map_err(|e| anyhow!("{e}")))
-            .collect::<Result<_>>()?,
-    };
     let first = cat
         .models
         .first()
@@ -51,8 +41,8 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         backend: a.backend.clone(),
         ..ScenarioRequest::default()
     };
-    // what an ambiguous hardware name (`h100`, `m4-pro`) was taken as; the base scenario's other
-    // notes are about the placeholder model it is built with
+    // what an ambiguous hardware name (`h100`, `m4-pro`) or a short quantization (`int4`) was
+    // taken as; the base scenario's other notes are about the placeholder model it is built with
     let mut hardware_notes = Vec::new();
     for h in &req.hardware {
         let found = cat
@@ -69,6 +59,23 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         }
     }
     let base = headroom_data::build(&req, None)?;
+    // a short form (`int4`, `q4`) is the runtime's usual format of that many bits, as in `fit`
+    let quants: Vec<Quant> = match &a.quants {
+        Some(list) => {
+            let mut out = Vec::new();
+            for q in list.split(',').map(str::trim).filter(|q| !q.is_empty()) {
+                let (q, note) = headroom_data::parse_quant_on(q, &base.runtime)
+                    .map_err(|e| anyhow!("{}", e.problem))?;
+                hardware_notes.extend(note);
+                out.push(q);
+            }
+            out
+        }
+        None => DEFAULT_QUANTS
+            .iter()
+            .map(|q| Quant::parse(q).map_err(|e| anyhow!("{e}")))
+            .collect::<Result<_>>()?,
+    };
     let profile = crate::calibration::load_for(a.calibration.as_deref(), &base)?;
     let p = &crate::calibration::speed_params(&base, profile.as_ref())?;
     let models: Vec<_> = cat

@@ -126,6 +126,27 @@ fn plan_ranks_what_fits() {
     let (code, _, err) = headroom(&["plan", "--hardware", "rtx-4090", "--use-case", "poetry"]);
     assert_ne!(code, 0);
     assert!(err.contains("unknown use case"), "{err}");
+    // `-q int4`, as `fit` takes it: llama.cpp's 4-bit default, Q4_K_M, said in a warning
+    let (code, out, _) = headroom(&["plan", "--hardware", "rtx-4090", "-q", "int4", "--top", "3"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: quantization `int4` is taken as Q4_K_M on llama.cpp"),
+        "{out}"
+    );
+    let v = json(&[
+        "plan",
+        "--hardware",
+        "rtx-4090",
+        "--quant",
+        "int4",
+        "--json",
+        "--top",
+        "50",
+    ]);
+    assert!(v.as_array().unwrap().iter().all(|e| e["quant"] == "Q4_K_M"));
+    let (code, _, err) = headroom(&["plan", "--hardware", "rtx-4090", "--quants", "int3.5"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown quantization `int3.5`"), "{err}");
 }
 
 #[test]

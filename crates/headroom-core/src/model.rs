@@ -19,6 +19,9 @@ pub enum Arch {
     /// Qwen3-Next: gated delta net layers (recurrent, `ssm`) with a gated full-attention layer
     /// every fourth, all on a sparse MoE with a gated shared expert (llama.cpp `qwen3next`).
     Qwen3Next,
+    /// LFM2: gated short-convolution layers (recurrent, `ssm`: a conv state, no SSM state) with
+    /// grouped-query attention layers between them (llama.cpp `lfm2`).
+    Lfm2,
     /// An architecture Headroom has no specific rules for; shapes still come from the config.
     Other(String),
 }
@@ -36,6 +39,7 @@ impl Arch {
             Arch::Deepseek2 => "deepseek2",
             Arch::GptOss => "gpt-oss",
             Arch::Qwen3Next => "qwen3next",
+            Arch::Lfm2 => "lfm2",
             Arch::Other(s) => s,
         }
     }
@@ -86,6 +90,11 @@ pub struct SlidingWindow {
 /// `linear_key_head_dim`, `n_group` = `linear_num_key_heads`, `n_head` = `linear_num_value_heads`,
 /// `d_inner` = `linear_value_head_dim * linear_num_value_heads`; `tensors::synthesize` lays out
 /// its recurrent layers as llama.cpp's `qwen3next` loads them, Mamba-2 mixers for the others.
+///
+/// LFM2's short-convolution layers are recurrent layers with `d_conv` = `conv_L_cache`, `d_inner`
+/// = `n_embd` and no state, groups or heads (`d_state` = `n_group` = `n_head` = 0): llama.cpp's
+/// `n_embd_r()` for them is `n_embd * (n_shortconv_l_cache - 1)` and `n_embd_s()` is
+/// `ssm_d_state * ssm_d_inner` = 0 (src/llama-hparams.cpp).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ssm {
     /// Convolution kernel width (`ssm_d_conv`).
@@ -273,7 +282,14 @@ impl ModelSpec {
             range("qk_nope_head_dim", mla.qk_nope_head_dim, 0, MAX_HEAD_DIM)?;
             range("v_head_dim", mla.v_head_dim, 1, MAX_HEAD_DIM)?;
         }
-        if let Some(ssm) = &self.ssm {
+        if let Some(ssm) = self.ssm.as_ref().filter(|_| self.arch == Arch::Lfm2) {
+            range("ssm_d_conv", ssm.d_conv, 1, MAX_SSM_CONV)?;
+            range("ssm_d_inner", ssm.d_inner, self.n_embd, self.n_embd)?;
+            range("ssm_d_state", ssm.d_state, 0, 0)?;
+            range("ssm_n_group", ssm.n_group, 0, 0)?;
+            range("ssm_n_head", ssm.n_head, 0, 0)?;
+        }
+        if let Some(ssm) = self.ssm.as_ref().filter(|_| self.arch != Arch::Lfm2) {
             range("ssm_d_conv", ssm.d_conv, 1, MAX_SSM_CONV)?;
             range("ssm_d_inner", ssm.d_inner, 1, MAX_FF)?;
             range("ssm_d_state", ssm.d_state, 1, MAX_HEAD_DIM)?;
@@ -289,6 +305,8 @@ impl ModelSpec {
             if ssm.d_inner % ssm.n_head != 0 {
                 return Err(uneven("ssm_n_head", ssm.n_head));
             }
+        }
+        if let Some(ssm) = &self.ssm {
             if ssm.layers.len() != self.n_layer as usize {
                 return Err(ModelError {
                     field: "ssm",

@@ -109,6 +109,8 @@ pub fn synthesize(m: &ModelSpec, weight_ty: GgmlType) -> Vec<Tensor> {
         out.push(t(p("attn_norm.weight"), &[e], f32));
         if m.is_recurrent_layer(il) && m.arch == Arch::Qwen3Next {
             push_gated_delta_net(&mut out, m, il, w);
+        } else if m.is_recurrent_layer(il) && m.arch == Arch::Lfm2 {
+            push_short_conv(&mut out, m, il, w);
         } else if m.is_recurrent_layer(il) {
             push_ssm(&mut out, m, il, w);
         } else {
@@ -128,7 +130,13 @@ pub fn synthesize(m: &ModelSpec, weight_ty: GgmlType) -> Vec<Tensor> {
         out.push(t(p(ffn_norm), &[e], f32));
         push_ffn(&mut out, m, il, w);
     }
-    out.push(t("output_norm.weight".into(), &[e], f32));
+    // LFM2's final norm is `token_embd_norm` (llama-arch.cpp LLM_TENSOR_OUTPUT_NORM_LFM2).
+    let output_norm = if m.arch == Arch::Lfm2 {
+        "token_embd_norm.weight"
+    } else {
+        "output_norm.weight"
+    };
+    out.push(t(output_norm.into(), &[e], f32));
     if !m.tied_embeddings {
         out.push(t("output.weight".into(), &[e, v], w));
     }
@@ -265,6 +273,25 @@ fn push_gated_delta_net(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlTy
     out.push(t(p("ssm_ba.weight"), &[e, 2 * v_heads], w));
     out.push(t(p("ssm_norm.weight"), &[value_dim / v_heads], f32));
     out.push(t(p("ssm_out.weight"), &[value_dim, e], w));
+}
+
+/// An LFM2 short-convolution layer as llama.cpp loads it (src/models/lfm2.cpp
+/// `load_arch_tensors`): `shortconv.conv` {conv_L_cache, n_embd}, kept F32 by the converter and
+/// llama-quantize, `shortconv.in_proj` {n_embd, 3*n_embd} and `shortconv.out_proj` {n_embd,
+/// n_embd} in `weight_ty`.
+fn push_short_conv(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {
+    let Some(ssm) = &m.ssm else {
+        return;
+    };
+    let p = |s: &str| format!("blk.{il}.{s}");
+    let e = u64::from(m.n_embd);
+    out.push(t(
+        p("shortconv.conv.weight"),
+        &[u64::from(ssm.d_conv), e],
+        GgmlType::F32,
+    ));
+    out.push(t(p("shortconv.in_proj.weight"), &[e, 3 * e], w));
+    out.push(t(p("shortconv.out_proj.weight"), &[e, e], w));
 }
 
 fn push_ffn(out: &mut Vec<Tensor>, m: &ModelSpec, il: u32, w: GgmlType) {

@@ -29,7 +29,7 @@ pub use lookup::{HardwareMatch, LookupError, ModelMatch};
 pub use models::{ModelEntry, ModelRecord};
 pub use profile::{parse_profile, ProfileError, MAX_PROFILE_BYTES};
 pub use quality::{parse_quality, quality_table};
-pub use request::{build, RequestError, ScenarioRequest, SuppliedModel};
+pub use request::{build, parse_quant_on, RequestError, ScenarioRequest, SuppliedModel};
 pub use speed::{
     parse_speed, speed_params, speed_params_for, speed_params_for_era, LLAMA_CPP_ERAS,
 };
@@ -170,6 +170,14 @@ mod tests {
         );
         // The original Qwen3-4B keeps its own entry.
         check_model("Qwen/Qwen3-4B", "qwen3-4b", None, None);
+        // LFM2.5 1.2B's variants, and LFM2-1.2B, which has its shapes
+        check_model("LiquidAI/LFM2.5-1.2B-Instruct", "lfm2.5-1.2b", None, None);
+        check_model(
+            "LiquidAI/LFM2-1.2B-GGUF:Q8_0",
+            "lfm2.5-1.2b",
+            Some("Q8_0"),
+            Some("llama.cpp"),
+        );
         check_model("Qwen/Qwen3-VL-8B-Instruct", "qwen3-vl-8b", None, None);
         check_model(
             "Qwen/Qwen3-VL-4B-Instruct-GGUF",

@@ -1001,6 +1001,14 @@ fn runtime_of(name: &str) -> Option<&'static str> {
     }
 }
 
+/// [`parse_quant`] for a caller outside a request (`plan --quants`): the quantization and the
+/// note saying what a short form was taken as.
+pub fn parse_quant_on(s: &str, rt: &Runtime) -> Result<(Quant, Option<String>), RequestError> {
+    let mut notes = Vec::new();
+    let q = parse_quant(s, rt, &mut notes)?;
+    Ok((q, notes.pop()))
+}
+
 /// A quantization name, or a short form (`int4`, `q4`, `4bit`) taken as the runtime's usual
 /// format of that many bits, with a note saying which.
 fn parse_quant(s: &str, rt: &Runtime, notes: &mut Vec<String>) -> Result<Quant, RequestError> {

@@ -167,6 +167,7 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
         "deepseek2" => Arch::Deepseek2,
         "gpt-oss" => Arch::GptOss,
         "qwen3next" => Arch::Qwen3Next,
+        "lfm2" => Arch::Lfm2,
         other => Arch::Other(other.to_string()),
     };
     let n_layer = k.bounded_req("block_count", MAX_LAYERS)?;
@@ -338,6 +339,9 @@ pub fn to_model_spec(h: &GgufHeader) -> Result<ModelSpec, FormatError> {
 /// is recurrent unless `(il + 1) % interval == 0`, interval 4 when the key is absent). The
 /// optional conv bias is there when the file holds `ssm_conv1d.bias` tensors.
 fn ssm(k: &Keys, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
+    if k.arch == "lfm2" {
+        return short_conv(k, n_layer);
+    }
     let Some(d_conv) = k.bounded_opt("ssm.conv_kernel", MAX_SSM_CONV)? else {
         return Ok(None);
     };
@@ -364,6 +368,29 @@ fn ssm(k: &Keys, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
             .tensors
             .iter()
             .any(|t| t.name.ends_with(".ssm_conv1d.bias")),
+        layers,
+    }))
+}
+
+/// LFM2's short-convolution layers as src/models/lfm2.cpp `load_arch_hparams` reads them: the
+/// layers whose `attention.head_count_kv` entry is 0, each keeping `shortconv.l_cache - 1`
+/// columns of `n_embd` (see [`Ssm`]).
+fn short_conv(k: &Keys, n_layer: u32) -> Result<Option<Ssm>, FormatError> {
+    let d_conv = k.bounded_req("shortconv.l_cache", MAX_SSM_CONV)?;
+    let Some(items) = k.per_layer("attention.head_count_kv", n_layer)? else {
+        return Ok(None);
+    };
+    let layers: Vec<bool> = items.iter().map(|i| i.as_u64() == Some(0)).collect();
+    if !layers.iter().any(|&b| b) {
+        return Ok(None);
+    }
+    Ok(Some(Ssm {
+        d_conv,
+        d_inner: k.bounded_req("embedding_length", MAX_EMBD)?,
+        d_state: 0,
+        n_group: 0,
+        n_head: 0,
+        conv_bias: false,
         layers,
     }))
 }
@@ -523,6 +550,42 @@ mod tests {
         assert_eq!(spec.n_full_attn_layers(), 12);
         assert!(spec.is_recurrent_layer(0) && !spec.is_recurrent_layer(3));
         assert!(!spec.is_recurrent_layer(47));
+    }
+
+    #[test]
+    fn lfm2_header_makes_its_zero_kv_head_layers_short_convolutions() {
+        // The keys convert_hf_to_gguf.py (LFM2Model) writes for a 16-layer LFM2 with attention
+        // at 2, 5, 8, 10, 12 and 14: head_count_kv 0 for the conv layers, shortconv.l_cache 3.
+        let a = "lfm2";
+        let u = |k: &str, v: u32| (format!("{a}.{k}"), MetaValue::U32(v));
+        let attn = [2, 5, 8, 10, 12, 14];
+        let kv: Vec<MetaValue> = (0..16)
+            .map(|il| MetaValue::U32(if attn.contains(&il) { 8 } else { 0 }))
+            .collect();
+        let mut h = granite_hybrid_header();
+        h.metadata = vec![
+            ("general.architecture".into(), MetaValue::Str(a.into())),
+            u("block_count", 16),
+            u("context_length", 128_000),
+            u("embedding_length", 2048),
+            u("feed_forward_length", 8192),
+            u("attention.head_count", 32),
+            (format!("{a}.attention.head_count_kv"), MetaValue::Array(kv)),
+            u("shortconv.l_cache", 3),
+        ];
+        h.tensors.truncate(1);
+        h.tensors[0].dims = vec![2048, 65_536];
+        let spec = to_model_spec(&h).unwrap();
+        assert_eq!(spec.arch, Arch::Lfm2);
+        assert_eq!(spec.n_head_kv, 8);
+        let ssm = spec.ssm.as_ref().unwrap();
+        assert_eq!((ssm.d_conv, ssm.d_inner, ssm.n_embd_r()), (3, 2048, 4096));
+        let attention: Vec<u32> = (0..16).filter(|&il| !spec.is_recurrent_layer(il)).collect();
+        assert_eq!(attention, attn);
+        // without the cache width the file is rejected, naming the key
+        h.metadata.retain(|(k, _)| k != "lfm2.shortconv.l_cache");
+        let e = to_model_spec(&h).unwrap_err();
+        assert!(e.to_string().contains("lfm2.shortconv.l_cache"), "{e}");
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         "deepseek_v2" | "deepseek_v3" | "glm4_moe_lite" | "kimi_k2" => Arch::Deepseek2,
         "gpt_oss" => Arch::GptOss,
         "qwen3_next" => Arch::Qwen3Next,
+        "lfm2" => Arch::Lfm2,
         "" => return Err(json_err("model_type", "missing")),
         other => Arch::Other(other.to_string()),
     };
@@ -169,6 +170,7 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
         {
             f.u32_req("shared_intermediate_size")?
         }
+        _ if model_type == "lfm2" => lfm2_ff(&f)?,
         n => n.unwrap_or(0),
     };
     let n_vocab = f.u32_req("vocab_size")?;
@@ -178,16 +180,18 @@ pub fn from_value(v: &Value) -> Result<HfConfig, FormatError> {
             .u32_opt("max_sequence_length")?
             .ok_or_else(|| json_err("max_position_embeddings", "missing"))?,
     };
+    // LFM2's configs say `tie_embedding`; transformers' Lfm2Config ties by default.
     let tied_embeddings = f
         .bool_opt("tie_word_embeddings")
-        .unwrap_or(arch == Arch::Gemma3);
+        .or_else(|| f.bool_opt("tie_embedding"))
+        .unwrap_or(matches!(arch, Arch::Gemma3 | Arch::Lfm2));
     let attn_bias = match arch {
         Arch::Qwen2 => true,
         _ => f.bool_opt("attention_bias").unwrap_or(false),
     };
     let qk_norm = matches!(
         arch,
-        Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3 | Arch::Qwen3Next
+        Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3 | Arch::Qwen3Next | Arch::Lfm2
     );
 
     let mla = match f.u32_opt("kv_lora_rank")? {
@@ -313,6 +317,9 @@ fn parse_ssm(
     if model_type == "qwen3_next" {
         return parse_gated_delta_net(f, n_layer);
     }
+    if model_type == "lfm2" {
+        return parse_short_conv(f, n_layer, n_embd);
+    }
     if model_type != "granitemoehybrid" {
         return Ok(None);
     }
@@ -396,6 +403,80 @@ fn parse_gated_delta_net(f: &Fields, n_layer: u32) -> Result<Option<Ssm>, Format
         n_group: f.u32_req("linear_num_key_heads")?,
         n_head,
         conv_bias: false,
+        layers,
+    }))
+}
+
+/// LFM2's FFN width as convert_hf_to_gguf.py (`LFM2Model._add_feed_forward_length`) writes it:
+/// `block_ff_dim` (else `intermediate_size`); with `block_auto_adjust_ff_dim`, `int(2 * ff / 3)`,
+/// times `block_ffn_dim_multiplier` (truncated) when set, rounded up to `block_multiple_of`.
+/// Absent keys take transformers' Lfm2Config defaults (adjust on, multiplier 1.0, multiple 256).
+fn lfm2_ff(f: &Fields) -> Result<u32, FormatError> {
+    let ff = match f.u32_opt("block_ff_dim")? {
+        Some(n) => n,
+        None => f.u32_req("intermediate_size")?,
+    };
+    if !f.bool_opt("block_auto_adjust_ff_dim").unwrap_or(true) {
+        return Ok(ff);
+    }
+    let mut ff = u64::from(ff) * 2 / 3;
+    if let Some(m) = f.get("block_ffn_dim_multiplier").and_then(Value::as_f64) {
+        if !(m.is_finite() && m > 0.0 && m <= 16.0) {
+            return Err(json_err(
+                "block_ffn_dim_multiplier",
+                format!("{m} is not a positive factor of at most 16"),
+            ));
+        }
+        ff = (m * ff as f64) as u64;
+    }
+    let multiple = u64::from(f.u32_opt("block_multiple_of")?.unwrap_or(256).max(1));
+    let ff = ff.div_ceil(multiple) * multiple;
+    u32::try_from(ff).map_err(|_| json_err("block_ff_dim", "FFN width overflows"))
+}
+
+/// LFM2's short-convolution layers: the `"conv"` entries of `layer_types`, else every layer not
+/// in `full_attn_idxs` (convert_hf_to_gguf.py writes zero KV heads for them, and llama.cpp's
+/// src/models/lfm2.cpp makes the layers with zero KV heads recurrent), each keeping
+/// `conv_L_cache - 1` columns of `n_embd` (see [`Ssm`]).
+fn parse_short_conv(f: &Fields, n_layer: u32, n_embd: u32) -> Result<Option<Ssm>, FormatError> {
+    let layers: Vec<bool> = match f.get("layer_types").and_then(Value::as_array) {
+        Some(types) => {
+            if types.len() != n_layer as usize {
+                return Err(json_err(
+                    "layer_types",
+                    format!("{} entries for {n_layer} layers", types.len()),
+                ));
+            }
+            types.iter().map(|t| t.as_str() == Some("conv")).collect()
+        }
+        None => {
+            let idxs = f
+                .get("full_attn_idxs")
+                .and_then(Value::as_array)
+                .ok_or_else(|| json_err("layer_types", "missing (nor full_attn_idxs)"))?;
+            let mut layers = vec![true; n_layer as usize];
+            for i in idxs {
+                let il = i
+                    .as_u64()
+                    .filter(|&il| il < u64::from(n_layer))
+                    .ok_or_else(|| {
+                        json_err("full_attn_idxs", format!("{i} is not a layer index"))
+                    })?;
+                layers[il as usize] = false;
+            }
+            layers
+        }
+    };
+    if !layers.iter().any(|&b| b) {
+        return Ok(None);
+    }
+    Ok(Some(Ssm {
+        d_conv: f.u32_opt("conv_L_cache")?.unwrap_or(3),
+        d_inner: n_embd,
+        d_state: 0,
+        n_group: 0,
+        n_head: 0,
+        conv_bias: f.bool_opt("conv_bias").unwrap_or(false),
         layers,
     }))
 }

@@ -158,7 +158,7 @@ export interface FitResult {
 }
 export interface SpeedQuery { prompt_tokens: number; gen_tokens: number; depth: number; batch: number }
 export interface Verdict {
-  use_case: "chat" | "agent" | "summary" | "batch"; verdict: "usable" | "runs_but_slow" | "poor_quality" | "does_not_fit";
+  use_case: "chat" | "agent" | "summary" | "batch"; verdict: "usable" | "runs_but_slow" | "context_too_short" | "poor_quality" | "does_not_fit";
   decode_tok_s: number | null; prefill_tok_s: number | null; ttft_s: number | null;
   reasons: string[]; suggestions: string[]; gpu_layers: number | null; n_cpu_moe?: number;
 }

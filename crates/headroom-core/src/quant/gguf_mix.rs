@@ -157,12 +157,14 @@ pub fn apply(m: &ModelSpec, tensors: &mut [Tensor], mix: GgufMix) {
 /// Recurrent-layer tensors llama-quantize leaves alone although they are 2-D (llama-quant.cpp:
 /// only names ending in `weight` are quantized, never `*_norm.weight`, and "do not quantize
 /// Mamba's small yet 2D weights": `ssm_conv1d.weight`). That keeps `ssm_a`, `ssm_d`, `ssm_norm`
-/// and `ssm_conv1d` in the converter's F32; `ssm_in` and `ssm_out` take the mix's types.
+/// and `ssm_conv1d` in the converter's F32; `ssm_in` and `ssm_out` take the mix's types. LFM2's
+/// `shortconv.conv.weight` is kept the same way (llama-quant.cpp names it beside `ssm_conv1d`).
 fn is_kept_ssm_tensor(name: &str) -> bool {
-    name.contains(".ssm_")
+    (name.contains(".ssm_")
         && (!name.ends_with("weight")
             || name.ends_with("_norm.weight")
-            || name.contains("ssm_conv1d"))
+            || name.contains("ssm_conv1d")))
+        || name.ends_with("shortconv.conv.weight")
 }
 
 /// `convert_incompatible_tensor` in llama-quant.cpp: a type for rows that are not whole super-blocks.

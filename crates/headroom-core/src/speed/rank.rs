@@ -69,8 +69,9 @@ fn tier(v: VerdictKind) -> u8 {
     match v {
         VerdictKind::Usable => 0,
         VerdictKind::RunsButSlow => 1,
-        VerdictKind::PoorQuality => 2,
-        VerdictKind::DoesNotFit => 3,
+        VerdictKind::ContextTooShort => 2,
+        VerdictKind::PoorQuality => 3,
+        VerdictKind::DoesNotFit => 4,
     }
 }
 

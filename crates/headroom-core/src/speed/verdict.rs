@@ -107,6 +107,8 @@ impl UseCase {
 pub enum VerdictKind {
     Usable,
     RunsButSlow,
+    /// Fits and runs, but the model was trained for less context than the use case needs.
+    ContextTooShort,
     /// Fits and runs, but the quantization's published quality loss is poor.
     PoorQuality,
     DoesNotFit,
@@ -117,6 +119,7 @@ impl VerdictKind {
         match self {
             VerdictKind::Usable => "usable",
             VerdictKind::RunsButSlow => "runs but slow",
+            VerdictKind::ContextTooShort => "context too short",
             VerdictKind::PoorQuality => "poor quality",
             VerdictKind::DoesNotFit => "does not fit",
         }
@@ -217,7 +220,8 @@ pub fn context_per_sequence(s: &Scenario) -> u32 {
 
 /// Judges `u` at the user's own setting: their context, sequences and cache types. A context
 /// shorter than the use case needs is a "does not fit" naming both, and whether the use case's
-/// context would fit. Batch keeps its eight sequences unless the user set several.
+/// context would fit; a model trained for less than that is "context too short", judged at the
+/// use case's context. Batch keeps its eight sequences unless the user set several.
 pub fn judge_at_setting(s: &Scenario, p: &SpeedParams, u: UseCase) -> Verdict {
     judge_at_setting_sharing(s, p, u, &mut None)
 }
@@ -257,7 +261,9 @@ fn judge_at_setting_sharing(
         Runtime::LlamaCpp(ls) => ls.n_parallel.max(1),
         _ => 1,
     };
-    if u == UseCase::Batch && user_seqs < 2 {
+    // a model trained for less than the use case needs is "context too short" whatever the
+    // user set: judged at the use case's context, as `plan` does
+    if (u == UseCase::Batch && user_seqs < 2) || prof.context > s.model.n_ctx_train {
         return judge_with(s, p, u, false);
     }
     if ctx < prof.context {
@@ -389,6 +395,10 @@ fn judge_placed(s: &Scenario, u: UseCase, at_setting: bool, placed: &Placed) -> 
             "the model was trained for {} tokens, less than the {} this use needs",
             s.model.n_ctx_train, prof.context
         ));
+        suggestions.push(format!(
+            "a model trained for at least {} tokens",
+            prof.context
+        ));
     }
     let mut prof = prof;
     if at_setting && u == UseCase::Batch {
@@ -405,7 +415,8 @@ fn judge_placed(s: &Scenario, u: UseCase, at_setting: bool, placed: &Placed) -> 
     } else {
         sp.decode_tok_s
     };
-    let mut slow = prof.context > s.model.n_ctx_train;
+    let short = prof.context > s.model.n_ctx_train;
+    let mut slow = false;
     if rate < prof.min_decode_tok_s {
         slow = true;
         let d = sp.decode;
@@ -492,7 +503,9 @@ fn judge_placed(s: &Scenario, u: UseCase, at_setting: bool, placed: &Placed) -> 
     suggestions.dedup();
     Verdict {
         use_case: u,
-        verdict: if slow {
+        verdict: if short {
+            VerdictKind::ContextTooShort
+        } else if slow {
             VerdictKind::RunsButSlow
         } else {
             VerdictKind::Usable
