@@ -287,3 +287,55 @@ fn a_profile_without_isa_and_clock_says_why_there_is_no_prompt_speed() {
         sm.warnings
     );
 }
+
+#[test]
+fn the_host_share_of_an_expert_offload_is_priced_by_the_cpu_fit_by_hand() {
+    // Qwen3-30B-A3B Q4_0 on an RTX 2080 with the routed experts of its first 36 layers in system
+    // RAM (`-ngl 99 --n-cpu-moe 36`), the host an i9-10900X as llmfit#755 gives it: 102 GB/s
+    // measured, 10 cores, AVX-512, base clock 3.7 GHz (Intel's spec).
+    let req = ScenarioRequest {
+        model: "qwen3-30b-a3b".into(),
+        quant: Some("Q4_0".into()),
+        hardware: vec!["rtx-2080".into()],
+        runtime: Some("llama.cpp".into()),
+        ctx: Some(4096),
+        ram_gib: Some(62.0),
+        gpu_layers: Some(99),
+        n_cpu_moe: Some(36),
+        cpu: Some(CpuNumbers {
+            bandwidth_gbs: 102.0,
+            threads: 10,
+            isa: Some("avx512".into()),
+            ghz: Some(3.7),
+        }),
+        ..ScenarioRequest::default()
+    };
+    let s = headroom_data::build(&req, None).expect("the scenario builds");
+    let m = cpu_fit::machine_of(&s).expect("--cpu gives the host's threads");
+    let w = cpu_fit::host_work(&s, m.isa);
+    // Qwen3-30B-A3B config.json: hidden 2048, expert ffn 768, 128 experts of which 8 are used:
+    // gate, up and down of 8 experts are 3 x 2048 x 768 x 8 = 37,748,736 elements a layer, 2
+    // FLOPs each, over 36 layers: 2,717,908,992 FLOPs, all Q4_0 with rows a multiple of 8
+    // (repacked); nothing else is on the host (attention, cache and output are on the GPU).
+    assert_eq!(w.kernel_flops.len(), 1, "{:?}", w.kernel_flops);
+    assert_eq!(w.kernel_flops["q4_0+repack"], 2_717_908_992.0);
+    assert_eq!(w.layers, 0.0);
+    assert_eq!(w.kv_full_per_pos, 0.0);
+    // The same elements at Q4_0's 18 bytes per 32: 36 x 37,748,736 x 18 / 32 = 764,411,904 B.
+    assert_eq!(w.weight_bytes, 764_411_904.0);
+    // The fit's decode reads weights at inv_bw_eff = 0 and no layers here, so the step is its
+    // compute: cycles/FLOP x FLOPs / ((1 + s x 9) x 3.7 GHz), or one read at 102 GB/s if longer.
+    let p = committed();
+    let compute = p.decode.cycles_per_flop["q4_0+repack"] * 2_717_908_992.0
+        / ((1.0 + p.decode.thread_eff * 9.0) * 3.7e9);
+    let by_hand = compute.max(764_411_904.0 / 102e9);
+    let terms = speed_model(&s).decode_step(0.0, 1.0, 1.0).0;
+    assert!(
+        close(terms.cpu_s, by_hand),
+        "{} s vs {by_hand} s by hand",
+        terms.cpu_s
+    );
+    // with the committed fit that is 11.98 ms, 1.6 x the 7.49 ms of the whole bandwidth that
+    // priced it before
+    assert!(by_hand > 1.5 * 764_411_904.0 / 102e9);
+}

@@ -28,7 +28,7 @@ use super::work::{self, Load};
 use crate::hardware::DeviceKind;
 use crate::memory::cpu_repack;
 use crate::plan::{Runtime, Scenario};
-use crate::quant::GgmlType;
+use crate::quant::{GgmlType, StoredTensor};
 use crate::tensors::TensorRole;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,6 +84,34 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         }
         l
     };
+    work_of(s, isa, &host, w.window, |_| true)
+}
+
+/// The CPU work of a token of a partial offload: only what the placement keeps in system RAM
+/// (the layers past `-ngl`, the experts `--n-cpu-moe` keeps there), with its matmuls by kernel.
+pub fn host_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
+    let p = crate::placement::place(s);
+    let w = work::Workload::from_placement(&p);
+    // a tensor is known by its role and layer; the tied input table's copy on the host reads and
+    // multiplies nothing (the output head's copy does the work where the output layer is)
+    let on_host: Vec<(TensorRole, Option<u32>)> = p
+        .tensors
+        .iter()
+        .filter(|t| t.site == crate::placement::Site::Host && t.flops_per_token > 0.0)
+        .map(|t| (t.role, t.layer))
+        .collect();
+    work_of(s, isa, &w.host, w.window, |t| {
+        on_host.contains(&(t.role, t.layer))
+    })
+}
+
+fn work_of(
+    s: &Scenario,
+    isa: Option<Isa>,
+    host: &Load,
+    window: f64,
+    here: impl Fn(&StoredTensor) -> bool,
+) -> CpuWork {
     let repack = match &s.runtime {
         Runtime::LlamaCpp(ls) => ls.repack && !matches!(isa, Some(Isa::Neon)),
         _ => false,
@@ -91,7 +119,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
     let m = &s.model;
     let mut kernel_flops = BTreeMap::new();
     let mut head_flops = BTreeMap::new();
-    for t in &s.weights {
+    for t in s.weights.iter().filter(|t| here(t)) {
         let Some(ty) = t.ggml_type else { continue };
         let matmul = match t.role {
             TensorRole::Attn
@@ -124,7 +152,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         kv_swa_per_pos: host.kv_swa_per_pos,
         attn_full_per_pos: host.attn_full_per_pos,
         attn_swa_per_pos: host.attn_swa_per_pos,
-        window: w.window,
+        window,
         layers: f64::from(host.layers),
     }
 }

@@ -97,6 +97,9 @@ pub struct SpeedModel {
     host_decode: DecodeParams,
     /// The CPU fit, for a run whole on CPU threads whose CPU gives its threads.
     cpu: Option<Box<cpu_fit::CpuPrepared>>,
+    /// The CPU fit for the host's share of a partial offload, when the host CPU gives its
+    /// threads (`--cpu`): its layers and experts priced by kernel, threads and instruction set.
+    host_cpu: Option<Box<cpu_fit::CpuPrepared>>,
     host_link: f64,
     peer_link: f64,
     n_embd: f64,
@@ -244,6 +247,30 @@ impl SpeedModel {
         } else {
             None
         };
+        let host_cpu = if accel.is_empty() || work.host.is_empty() {
+            None
+        } else {
+            host_prepared(s, p)
+        };
+        match &host_cpu {
+            Some(c) => {
+                calibration.retain(|l| !l.starts_with("CPU decode"));
+                if let Some(fit) = &p.cpu {
+                    calibration.push(format!(
+                        "CPU decode: the CPU fit ({} llama-bench runs on {}) for the layers in system RAM",
+                        fit.n_decode + fit.n_prefill,
+                        fit.isa.name()
+                    ));
+                }
+                warnings.retain(|w| !w.starts_with("CPU speed is not calibrated"));
+                warnings.extend(c.warnings.iter().cloned());
+            }
+            None if !accel.is_empty() && !work.host.is_empty() => warnings.push(
+                "host CPU's threads, instruction set and clock not given: what system RAM holds is priced at the host's whole bandwidth, which llama.cpp's CPU threads seldom reach (--cpu GBS,THREADS,ISA,GHZ)"
+                    .into(),
+            ),
+            None => {}
+        }
         if let (Some(c), Some(fit)) = (&cpu, &p.cpu) {
             band = (
                 half_width(fit.decode_rel_sd, fit.n_decode, 4),
@@ -275,6 +302,7 @@ impl SpeedModel {
             host_peak,
             host_decode: host_decode.params,
             cpu,
+            host_cpu,
             host_link: offload::host_link(&s.devices),
             peer_link: multi_gpu::peer_link(
                 &accel.iter().map(|d| (*d).clone()).collect::<Vec<_>>(),
@@ -384,13 +412,24 @@ impl SpeedModel {
                 w.expert_frac,
                 w.flash_attn,
             );
-            let reads = decode::time(&self.host_decode, f).max(decode::bound(f));
-            // the CPU's share of the batch's FLOPs at its peak
-            let flops = w.host.lin_flops
-                + w.host.attn_full_per_pos * (d0 + n / 2.0)
-                + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
-            let one = cpu::CpuRoofline::new(0.0, 0.0, flops, self.host_peak).compute_s;
-            let t = decode::batch_compute(reads, one, batch);
+            let t = match &self.host_cpu {
+                // the CPU fit's reads and compute for what system RAM holds, as for a run whole
+                // on the CPU, never faster than one read at the host's whole bandwidth
+                Some(c) => {
+                    let (reads, kv, one) = c.decode_parts(d0, n);
+                    decode::batch_compute(reads + kv * batch, one, batch)
+                        .max(c.read_floor(d0, n, batch))
+                }
+                None => {
+                    let reads = decode::time(&self.host_decode, f).max(decode::bound(f));
+                    // the CPU's share of the batch's FLOPs at its peak
+                    let flops = w.host.lin_flops
+                        + w.host.attn_full_per_pos * (d0 + n / 2.0)
+                        + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+                    let one = cpu::CpuRoofline::new(0.0, 0.0, flops, self.host_peak).compute_s;
+                    decode::batch_compute(reads, one, batch)
+                }
+            };
             terms.cpu_s += t;
             total += t;
             bound += decode::bound(f);
@@ -581,6 +620,18 @@ fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepare
     Some(Box::new(cpu_fit::CpuPrepared::new(
         fit,
         cpu_fit::cpu_work(s, machine.isa),
+        machine,
+    )))
+}
+
+/// The CPU fit prepared for the host's share of a partial offload, or `None`: no fit, or a host
+/// CPU without its threads (a bare `--host` profile).
+fn host_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepared>> {
+    let fit = p.cpu.as_ref()?;
+    let machine = cpu_fit::machine_of(s)?;
+    Some(Box::new(cpu_fit::CpuPrepared::new(
+        fit,
+        cpu_fit::host_work(s, machine.isa),
         machine,
     )))
 }
