@@ -266,3 +266,29 @@ fn batched_records_carry_the_measured_cpu_and_validate_says_when_one_does_not() 
     assert_eq!(v["cpu_runs_without_numbers"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_cpu_fit_leaves_out_the_batched_rows_of_more_than_one_sequence() {
+    // batched-bench rates are summed over the sequences; the CPU fit's rows are single-stream
+    let batched = fixture_path("ground-truth/llama-batched-bench-cpu/records.jsonl");
+    let text = std::fs::read_to_string(&batched).unwrap();
+    let multi: Vec<u64> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["settings"]["n_seq"].as_u64().unwrap_or(1) > 1)
+        .map(|r| r["settings"]["n_seq"].as_u64().unwrap())
+        .collect();
+    assert!(!multi.is_empty(), "the fixture changed");
+    let v = json(&["validate", "--json", &batched]);
+    let left_out = v["cpu_speed_not_used"].as_array().unwrap();
+    let why: Vec<&str> = left_out
+        .iter()
+        .map(|x| x[1].as_str().unwrap())
+        .filter(|w| w.contains("sequences decoded together"))
+        .collect();
+    assert_eq!(why.len(), multi.len(), "{left_out:?}");
+    for (w, n) in why.iter().zip(&multi) {
+        assert!(w.starts_with(&format!("{n} sequences")), "{w}");
+    }
+}
