@@ -1,7 +1,10 @@
 //! The simulator against the real llama-server on this CPU: the measured closed-loop runs in
 //! `tests/fixtures/ground-truth/llama-server-cpu/runs.csv` set against `simulate` of the same
 //! workload, with step times from llama-batched-bench runs of the same model on the same machine
-//! (`tests/fixtures/ground-truth/llama-batched-bench-cpu/raw/`), never from the server runs.
+//! (`tests/fixtures/ground-truth/llama-batched-bench-cpu/sapphire-rapids/raw/`: the Sapphire
+//! Rapids VM the server runs were measured on), never from the server runs. The batch term of
+//! the CPU speed model is checked on the re-measured runs with their CPU numbers
+//! (`llama-batched-bench-cpu/records.jsonl`).
 //!
 //! `build` runs the comparison, `render` writes the table that docs/simulator-validation.md
 //! holds between its markers; the example `simulator_vs_server` rewrites it and a test fails
@@ -139,13 +142,15 @@ fn measured_groups(csv_text: &str) -> Result<Vec<(GroupKey, Vec<Measured>)>, Str
     Ok(groups)
 }
 
-/// The records of every llama-batched-bench run of `model` `quant`: `raw/<model>-<quant>.txt`
-/// and further runs `raw/<model>-<quant>-run<N>.txt`, in name order.
+/// The records of every llama-batched-bench run of `model` `quant` on the machine of the server
+/// runs: `sapphire-rapids/raw/<model>-<quant>.txt` and further runs
+/// `sapphire-rapids/raw/<model>-<quant>-run<N>.txt`, in name order.
 pub fn batched_records(
     model: &str,
     quant: &str,
 ) -> Result<Vec<headroom_core::measure::MeasurementRecord>, String> {
-    let dir = root().join("tests/fixtures/ground-truth/llama-batched-bench-cpu/raw");
+    let dir =
+        root().join("tests/fixtures/ground-truth/llama-batched-bench-cpu/sapphire-rapids/raw");
     let stem = format!("{model}-{quant}");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -314,112 +319,253 @@ pub fn committed(doc: &str) -> Option<&str> {
     doc.get(b..e)
 }
 
-/// The batch term: a decode pass of `B` sequences over the pass of one, as llama-batched-bench
-/// measured it (`T_TG / TG` at the shortest prompt) and as the speed model predicts it on the
-/// harness's CPU profile at the same context.
+/// The batch term on this CPU: a decode pass of `B` sequences as llama-batched-bench measured it
+/// (`T_TG / TG`, the mean over the runs) and as the CPU speed fit's terms give it, the fit made
+/// without the model predicted (leave one model out). The terms at the row's depth are those of
+/// `cpu_fit::CpuPrepared::decode_parts`: `reads` (weights once per pass, per-layer costs), `kv`
+/// (one sequence's cache) and `one` (one sequence's matmul compute).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchRow {
     pub model: String,
+    pub prompt: u32,
     pub seqs: u32,
-    pub measured_ratio: f64,
-    pub speed_model_ratio: f64,
+    /// Measured seconds per decode pass.
+    pub measured_s: f64,
+    pub reads_s: f64,
+    pub kv_s: f64,
+    pub one_s: f64,
+    /// Every byte of the pass read once at the measured bandwidth.
+    pub floor_s: f64,
+}
+
+impl BatchRow {
+    /// The speed model's pass (`SpeedModel::decode_step` on a CPU): the reads, every sequence's
+    /// cache, and each sequence past the first adding its compute (`decode::batch_compute`),
+    /// never under the read floor.
+    pub fn speed_model_s(&self) -> f64 {
+        let b = f64::from(self.seqs);
+        headroom_core::speed::decode::batch_compute(self.reads_s + self.kv_s * b, self.one_s, b)
+            .max(self.floor_s)
+    }
+
+    /// The pass with each sequence past the first adding `g` times one sequence's compute.
+    pub fn with_extra_compute_s(&self, g: f64) -> f64 {
+        let b = f64::from(self.seqs);
+        (self.reads_s + self.kv_s * b + g * (b - 1.0) * self.one_s).max(self.floor_s)
+    }
 }
 
 /// The models with llama-batched-bench runs.
 pub const BATCHED_MODELS: [&str; 2] = ["qwen3-0.6b", "qwen2.5-0.5b"];
 
-pub fn batch_scaling() -> Result<Vec<BatchRow>, String> {
-    use headroom_core::simulate::{BatchedRow, StepTimes};
-    let mut out = Vec::new();
-    for model in BATCHED_MODELS {
-        let recs = batched_records(model, "Q4_0")?;
-        let rows: Vec<BatchedRow> = recs
-            .iter()
-            .map(BatchedRow::from_record)
-            .collect::<Result<_, _>>()?;
-        let pp = rows.iter().map(|r| r.prompt).min().unwrap_or(0);
-        let step = |r: &BatchedRow| r.gen_s / f64::from(r.gen);
-        // the mean decode pass at the shortest prompt, per batch size, over the runs
-        let mut by_b: Vec<(u32, f64, u32, u32)> = Vec::new();
-        for r in rows.iter().filter(|r| r.prompt == pp) {
-            match by_b.iter_mut().find(|x| x.0 == r.seqs) {
-                Some(x) => {
-                    x.1 += step(r);
-                    x.2 += 1;
-                }
-                None => by_b.push((r.seqs, step(r), 1, r.gen)),
-            }
-        }
-        let mean = |x: &(u32, f64, u32, u32)| x.1 / f64::from(x.2);
-        let one = by_b
-            .iter()
-            .find(|x| x.0 == 1)
-            .map(mean)
-            .ok_or(format!("{model}: no B = 1 row"))?;
-        let gen = by_b.first().map_or(0, |x| x.3);
-        let req = headroom_data::ScenarioRequest {
-            model: model.into(),
-            quant: Some("Q4_0".into()),
-            hardware: vec!["ddr5-4800-8ch".into()],
-            memory_gib: Some(64.0),
-            runtime: Some("llama.cpp".into()),
-            ctx: Some(8192),
-            ..headroom_data::ScenarioRequest::default()
-        };
-        let s = headroom_data::build(&req, None).map_err(|e| e.to_string())?;
-        let params = headroom_data::speed_params_for("llama.cpp").map_err(|e| e.to_string())?;
-        let sm = headroom_core::speed::SpeedModel::new(&s, params);
-        let ctx = pp + gen / 2;
-        for x in &by_b {
-            out.push(BatchRow {
-                model: model.to_string(),
-                seqs: x.0,
-                measured_ratio: mean(x) / one,
-                speed_model_ratio: sm.decode(x.0, ctx) / sm.decode(1, ctx),
-            });
-        }
+/// The llama-batched-bench records as the harness imported them, with the CPU numbers measured
+/// beside each run.
+pub fn batched_records_with_cpu() -> Result<Vec<headroom_core::measure::MeasurementRecord>, String>
+{
+    let p = root().join("tests/fixtures/ground-truth/llama-batched-bench-cpu/records.jsonl");
+    let recs = crate::cpu_report::records(&read(&p)?);
+    if let Some(r) = recs.iter().find(|r| r.cpu.is_none()) {
+        return Err(format!(
+            "{}: a record carries no CPU numbers ({:?})",
+            p.display(),
+            r.source.origin
+        ));
     }
-    Ok(out)
+    Ok(recs)
 }
 
-/// The least-squares `f` of `ratio = 1 + f (B - 1)` (each sequence past the first adds `f` of a
-/// single-sequence pass) over the rows of the models `keep` accepts.
-pub fn extra_sequence_fraction(rows: &[BatchRow], keep: &dyn Fn(&str) -> bool) -> f64 {
+pub fn batch_scaling() -> Result<Vec<BatchRow>, String> {
+    use headroom_core::simulate::BatchedRow;
+    use headroom_core::speed::cpu::Isa;
+    use headroom_core::speed::cpu_fit::{self, CpuPrepared, CpuRow};
+    let cat = headroom_data::catalog().map_err(|e| e.to_string())?;
+    let bench = crate::cpu_report::build(cat);
+    let recs = batched_records_with_cpu()?;
+    let mut out: Vec<(BatchRow, u32)> = Vec::new();
+    for model in BATCHED_MODELS {
+        // the CPU fit without any llama-bench run of the model predicted
+        let train: Vec<&CpuRow> = bench.rows.iter().filter(|r| r.model != model).collect();
+        let params = cpu_fit::fit(
+            &train,
+            Isa::Avx512,
+            &[crate::cpu_report::SOURCE.to_string()],
+        );
+        for r in recs.iter().filter(|r| r.model.as_deref() == Some(model)) {
+            let row = BatchedRow::from_record(r)?;
+            let s = headroom_data::cpu_runs::cpu_record_scenario(cat, r)?;
+            let machine = cpu_fit::machine_of(&s).ok_or("a batched record's CPU has no threads")?;
+            let c = CpuPrepared::new(&params, cpu_fit::cpu_work(&s, machine.isa), machine);
+            let (d0, n, b) = (
+                f64::from(row.prompt),
+                f64::from(row.gen),
+                f64::from(row.seqs),
+            );
+            let (reads, kv, one) = c.decode_parts(d0, n);
+            let x = BatchRow {
+                model: model.to_string(),
+                prompt: row.prompt,
+                seqs: row.seqs,
+                measured_s: row.gen_s / n,
+                reads_s: reads,
+                kv_s: kv,
+                one_s: one,
+                floor_s: c.read_floor(d0, n, b),
+            };
+            // a cell measured in several runs counts with the mean of each quantity
+            match out
+                .iter_mut()
+                .find(|(y, _)| y.model == x.model && y.prompt == x.prompt && y.seqs == x.seqs)
+            {
+                Some((y, k)) => {
+                    let w = f64::from(*k);
+                    let mean = |a: f64, b: f64| (a * w + b) / (w + 1.0);
+                    y.measured_s = mean(y.measured_s, x.measured_s);
+                    y.reads_s = mean(y.reads_s, x.reads_s);
+                    y.kv_s = mean(y.kv_s, x.kv_s);
+                    y.one_s = mean(y.one_s, x.one_s);
+                    y.floor_s = mean(y.floor_s, x.floor_s);
+                    *k += 1;
+                }
+                None => out.push((x, 1)),
+            }
+        }
+    }
+    let mut rows: Vec<BatchRow> = out.into_iter().map(|(r, _)| r).collect();
+    rows.sort_by(|a, b| {
+        (
+            BATCHED_MODELS.iter().position(|m| *m == a.model),
+            a.prompt,
+            a.seqs,
+        )
+            .cmp(&(
+                BATCHED_MODELS.iter().position(|m| *m == b.model),
+                b.prompt,
+                b.seqs,
+            ))
+    });
+    Ok(rows)
+}
+
+/// The least-squares `g` (on relative error) of `pass = reads + B kv + g (B - 1) one` over the
+/// rows of the models `keep` accepts: what each sequence past the first costs in units of one
+/// sequence's compute as the CPU fit counts it. The read floor is left out of the fit.
+pub fn extra_compute_factor(rows: &[BatchRow], keep: &dyn Fn(&str) -> bool) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
-    for r in rows.iter().filter(|r| keep(&r.model)) {
-        let x = f64::from(r.seqs) - 1.0;
-        num += x * (r.measured_ratio - 1.0);
+    for r in rows.iter().filter(|r| keep(&r.model) && r.seqs > 1) {
+        let b = f64::from(r.seqs);
+        let base = (r.reads_s + r.kv_s * b) / r.measured_s;
+        let x = (b - 1.0) * r.one_s / r.measured_s;
+        num += x * (1.0 - base);
         den += x * x;
     }
     if den > 0.0 {
-        num / den
+        (num / den).max(0.0)
     } else {
         0.0
     }
 }
 
-/// The batch-term table: measured, the speed model, and the one-parameter law fitted on the
-/// other model (leave one model out).
+/// The non-negative least-squares `(k, m, g)` (on relative error) of
+/// `pass = reads + m B kv + k one + g (B - 1) one` over the rows of the models `keep` accepts: the
+/// CPU fit's compute and cache terms rescaled for this machine and the extra sequence's compute,
+/// all three from the other model's batched runs.
+pub fn machine_factors(rows: &[BatchRow], keep: &dyn Fn(&str) -> bool) -> [f64; 3] {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for r in rows.iter().filter(|r| keep(&r.model)) {
+        let b = f64::from(r.seqs);
+        x.push(vec![
+            r.one_s / r.measured_s,
+            b * r.kv_s / r.measured_s,
+            (b - 1.0) * r.one_s / r.measured_s,
+        ]);
+        y.push(1.0 - r.reads_s / r.measured_s);
+    }
+    let v = headroom_core::speed::cpu_fit::nnls(&x, &y);
+    [v[0], v[1], v[2]]
+}
+
+impl BatchRow {
+    /// The pass with the factors of [`machine_factors`].
+    pub fn with_machine_factors_s(&self, [k, m, g]: [f64; 3]) -> f64 {
+        let b = f64::from(self.seqs);
+        self.reads_s + m * b * self.kv_s + k * self.one_s + g * (b - 1.0) * self.one_s
+    }
+}
+
+/// The three held-out predictions of a row: the speed model's pass, the `g` law and the
+/// machine factors, each fitted without the row's model.
+pub fn held_out(rows: &[BatchRow], r: &BatchRow) -> [f64; 3] {
+    let other = |m: &str| m != r.model;
+    [
+        r.speed_model_s(),
+        r.with_extra_compute_s(extra_compute_factor(rows, &other)),
+        r.with_machine_factors_s(machine_factors(rows, &other)),
+    ]
+}
+
+/// The largest held-out |error|, %, per batch size over both models and prompt lengths, for each
+/// of the three predictions of [`held_out`].
+pub fn batch_errors(rows: &[BatchRow]) -> Vec<(u32, [f64; 3])> {
+    let mut out: Vec<(u32, [f64; 3])> = Vec::new();
+    for r in rows {
+        let p = held_out(rows, r);
+        let e = p.map(|v| (v / r.measured_s - 1.0).abs() * 100.0);
+        match out.iter_mut().find(|x| x.0 == r.seqs) {
+            Some(x) => {
+                for (a, b) in x.1.iter_mut().zip(e) {
+                    *a = a.max(b);
+                }
+            }
+            None => out.push((r.seqs, e)),
+        }
+    }
+    out.sort_by_key(|x| x.0);
+    out
+}
+
+/// The batch-term table: the measured pass, the CPU fit's terms, and the three held-out
+/// predictions with their errors.
 pub fn render_batch(rows: &[BatchRow]) -> String {
+    let pct = |p: f64, m: f64| (p / m - 1.0) * 100.0;
     let mut s = String::from(
-        "| model | B | decode pass / pass of one, measured | speed model | error | \
-         1 + f (B - 1), f fitted on the other model | error |\n|---|---|---|---|---|---|---|\n",
+        "| model | PP | B | decode pass, measured | CPU fit: reads / KV of one / compute of one | \
+         speed model | error | g law | error | k, m, g | error |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
-        let f = extra_sequence_fraction(rows, &|m| m != r.model);
-        let lomo = 1.0 + f * (f64::from(r.seqs) - 1.0);
+        let other = |m: &str| m != r.model;
+        let g = extra_compute_factor(rows, &other);
+        let [k, m, gm] = machine_factors(rows, &other);
+        let [sm, gl, mf] = held_out(rows, r);
         let _ = writeln!(
             s,
-            "| `{}` Q4_0 | {} | {:.2} | {:.2} | {:+.0}% | {:.2} (f = {:.3}) | {:+.0}% |",
+            "| `{}` Q4_0 | {} | {} | {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.1} ms | {:+.0}% | \
+             {:.1} ms (g = {:.2}) | {:+.0}% | {:.1} ms ({:.2}, {:.2}, {:.2}) | {:+.0}% |",
             r.model,
+            r.prompt,
             r.seqs,
-            r.measured_ratio,
-            r.speed_model_ratio,
-            (r.speed_model_ratio / r.measured_ratio - 1.0) * 100.0,
-            lomo,
-            f,
-            (lomo / r.measured_ratio - 1.0) * 100.0
+            r.measured_s * 1e3,
+            r.reads_s * 1e3,
+            r.kv_s * 1e3,
+            r.one_s * 1e3,
+            sm * 1e3,
+            pct(sm, r.measured_s),
+            gl * 1e3,
+            g,
+            pct(gl, r.measured_s),
+            mf * 1e3,
+            k,
+            m,
+            gm,
+            pct(mf, r.measured_s),
         );
+    }
+    s.push_str(
+        "\n| B | largest held-out \\|error\\|: speed model | g law | k, m, g |\n|---|---|---|---|\n",
+    );
+    for (b, e) in batch_errors(rows) {
+        let _ = writeln!(s, "| {b} | {:.0}% | {:.0}% | {:.0}% |", e[0], e[1], e[2]);
     }
     s
 }

@@ -92,14 +92,18 @@ pub fn predict_record_speed_with(
             })
             .prefill_tok_s
             .ok_or_else(|| "no compute rate to predict prompt speed from".to_string()),
-        Quantity::Decode => Ok(m
-            .query(&SpeedQuery {
+        Quantity::Decode => {
+            // llama-batched-bench decodes `n_seq` sequences together and reports their sum
+            let batch = r.settings.n_seq.unwrap_or(1).max(1);
+            Ok(m.query(&SpeedQuery {
                 prompt_tokens: 0,
                 gen_tokens: n_gen.max(1),
                 depth,
-                batch: 1,
+                batch,
             })
-            .decode_tok_s),
+            .decode_tok_s
+                * f64::from(batch))
+        }
         other => Err(format!("{} is not a speed", other.name())),
     }
 }

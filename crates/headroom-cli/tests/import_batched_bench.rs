@@ -216,27 +216,43 @@ fn simulate_takes_its_step_times_from_the_table() {
 }
 
 #[test]
-fn validate_says_when_cpu_runs_name_no_measured_cpu() {
-    // The batched-bench records carry no `cpu` numbers (the harness's batched runs do not measure
-    // the machine's bandwidth); the llama-bench records all do.
+fn batched_records_carry_the_measured_cpu_and_validate_says_when_one_does_not() {
+    // The harness measures the machine's bandwidth before each batched run and writes it into
+    // every record, as for llama-bench; the same records with `cpu` taken out are counted.
     let batched = fixture_path("ground-truth/llama-batched-bench-cpu/records.jsonl");
-    let measured = fixture_path("ground-truth/llama.cpp-cpu/records.jsonl");
     let text = std::fs::read_to_string(&batched).unwrap();
     let runs = text.lines().filter(|l| l.contains("\"speed\":[{")).count();
-    assert!(
-        runs > 0 && !text.contains("\"cpu\":"),
-        "the fixture changed"
-    );
+    assert!(runs > 0, "the fixture changed");
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let r: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(r["cpu"]["bandwidth_gbs"].as_f64().unwrap() > 0.0, "{l}");
+        assert_eq!(r["cpu"]["threads"], r["settings"]["n_threads"], "{l}");
+    }
     let v = json(&["validate", "--json", &batched]);
+    assert_eq!(v["cpu_runs_without_numbers"], 0);
+
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+            r.as_object_mut().unwrap().remove("cpu");
+            r.to_string() + "\n"
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("headroom-batched-cpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("records.jsonl");
+    std::fs::write(&path, stripped).unwrap();
+    let path = path.to_str().unwrap();
+    let v = json(&["validate", "--json", path]);
     assert_eq!(v["cpu_runs_without_numbers"], runs);
-    let (code, out, err) = headroom(&["validate", &batched]);
+    let (code, out, err) = headroom(&["validate", path]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(&format!("{runs} CPU run(s) carry no measured CPU numbers")),
         "{out}"
     );
-    let v = json(&["validate", "--json", &measured]);
-    assert_eq!(v["cpu_runs_without_numbers"], 0);
     // a --hardware given for every record stands in for the missing numbers
     let v = json(&[
         "validate",
@@ -245,7 +261,34 @@ fn validate_says_when_cpu_runs_name_no_measured_cpu() {
         "ddr5-4800-8ch",
         "--memory",
         "24",
-        &batched,
+        path,
     ]);
     assert_eq!(v["cpu_runs_without_numbers"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_cpu_fit_leaves_out_the_batched_rows_of_more_than_one_sequence() {
+    // batched-bench rates are summed over the sequences; the CPU fit's rows are single-stream
+    let batched = fixture_path("ground-truth/llama-batched-bench-cpu/records.jsonl");
+    let text = std::fs::read_to_string(&batched).unwrap();
+    let multi: Vec<u64> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["settings"]["n_seq"].as_u64().unwrap_or(1) > 1)
+        .map(|r| r["settings"]["n_seq"].as_u64().unwrap())
+        .collect();
+    assert!(!multi.is_empty(), "the fixture changed");
+    let v = json(&["validate", "--json", &batched]);
+    let left_out = v["cpu_speed_not_used"].as_array().unwrap();
+    let why: Vec<&str> = left_out
+        .iter()
+        .map(|x| x[1].as_str().unwrap())
+        .filter(|w| w.contains("sequences decoded together"))
+        .collect();
+    assert_eq!(why.len(), multi.len(), "{left_out:?}");
+    for (w, n) in why.iter().zip(&multi) {
+        assert!(w.starts_with(&format!("{n} sequences")), "{w}");
+    }
 }

@@ -91,6 +91,15 @@ pub fn cpu_rows(
             skipped.push((label, why));
             continue;
         }
+        if let Some(n) = r.settings.n_seq.filter(|n| *n > 1) {
+            // llama-batched-bench sums its rates over the sequences; the fit's terms are one
+            // sequence's (the batch term is checked apart, docs/simulator-validation.md)
+            skipped.push((
+                label,
+                format!("{n} sequences decoded together: the CPU fit takes single-sequence runs"),
+            ));
+            continue;
+        }
         let (s, model) = match scenario(r) {
             Ok(x) => x,
             Err(why) => {
