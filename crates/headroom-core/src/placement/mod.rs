@@ -254,7 +254,7 @@ pub fn place(s: &Scenario) -> Placement {
 /// projector, the CPU repack copy) per device, as `fit` allocates them.
 pub fn with_buffers(s: &Scenario) -> Placement {
     let mut p = place(s);
-    let (devices, host) = crate::plan::fit::allocation(s);
+    let (devices, host) = crate::plan::judge::allocation(s);
     // the memory model counts the repacked copy with the host's weights
     let repack = match &s.runtime {
         Runtime::LlamaCpp(ls) if ls.repack && p.n_devices == 0 => {

@@ -6,10 +6,10 @@
 
 pub mod calibrate;
 pub mod cpu;
-pub mod cpu_fit;
+pub mod cpu_least_squares;
 pub mod decode;
 pub mod energy;
-pub mod fit;
+pub mod least_squares;
 pub mod multi_gpu;
 pub mod offload;
 pub mod params;
@@ -96,7 +96,7 @@ pub struct SpeedModel {
     host_peak: Option<f64>,
     host_decode: DecodeParams,
     /// The CPU fit, for a run whole on CPU threads whose CPU gives its threads.
-    cpu: Option<Box<cpu_fit::CpuPrepared>>,
+    cpu: Option<Box<cpu_least_squares::CpuPrepared>>,
     host_link: f64,
     peer_link: f64,
     n_embd: f64,
@@ -575,12 +575,12 @@ impl SpeedModel {
 
 /// The CPU fit prepared for a scenario run whole on a CPU that gives its threads (`--cpu` or a
 /// measured record), or `None`: no fit, or a CPU profile without its threads.
-fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepared>> {
+fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_least_squares::CpuPrepared>> {
     let fit = p.cpu.as_ref()?;
-    let machine = cpu_fit::machine_of(s)?;
-    Some(Box::new(cpu_fit::CpuPrepared::new(
+    let machine = cpu_least_squares::machine_of(s)?;
+    Some(Box::new(cpu_least_squares::CpuPrepared::new(
         fit,
-        cpu_fit::cpu_work(s, machine.isa),
+        cpu_least_squares::cpu_work(s, machine.isa),
         machine,
     )))
 }
