@@ -198,9 +198,9 @@ impl Roofline {
         Ok(Roofline {
             devices,
             host,
-            split: w.split,
-            window: w.window,
-            expert_frac: w.expert_frac,
+            split: w.shape.split,
+            window: w.shape.window,
+            expert_frac: w.shape.expert_frac,
         })
     }
 

@@ -124,7 +124,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         kv_swa_per_pos: host.kv_swa_per_pos,
         attn_full_per_pos: host.attn_full_per_pos,
         attn_swa_per_pos: host.attn_swa_per_pos,
-        window: w.window,
+        window: w.shape.window,
         layers: f64::from(host.layers),
     }
 }
