@@ -16,6 +16,7 @@ pub mod params;
 pub mod plan_score;
 pub mod prefill;
 pub mod rank;
+pub mod reading;
 mod step_times;
 pub mod sysmem_fallback;
 pub mod verdict;
