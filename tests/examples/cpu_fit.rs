@@ -4,7 +4,7 @@
 //! Run: `cargo run -p headroom-tests --example cpu_fit`; with a records.jsonl path it fits those
 //! records and prints the report without writing anything.
 
-use headroom_core::speed::cpu_fit::{mdape, CpuPhase};
+use headroom_core::speed::cpu_least_squares::{mdape, CpuPhase};
 use headroom_tests::cpu_report::{build, build_from, render};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

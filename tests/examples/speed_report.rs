@@ -3,7 +3,7 @@
 //! docs/speed-accuracy.md (leave-one-device-out errors, and the CPU section of `cpu_report`). Run: `cargo run -p headroom-tests --example speed_report`.
 
 use headroom_core::hardware::Backend;
-use headroom_core::speed::fit::Phase;
+use headroom_core::speed::least_squares::Phase;
 use headroom_tests::speed_report::{build, current_mdape, mdape};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

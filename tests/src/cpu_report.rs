@@ -4,7 +4,7 @@
 
 use headroom_core::measure::MeasurementRecord;
 use headroom_core::speed::cpu::Isa;
-use headroom_core::speed::cpu_fit::{self, CpuPhase, CpuRow, CpuSpeedParams};
+use headroom_core::speed::cpu_least_squares::{self, CpuPhase, CpuRow, CpuSpeedParams};
 use headroom_data::cpu_runs::{cpu_record_scenario, cpu_rows, record_model_id};
 use headroom_data::Catalog;
 use std::fmt::Write as _;
@@ -50,14 +50,14 @@ pub fn build_from(cat: &Catalog, text: &str) -> CpuReport {
         Ok((cpu_record_scenario(cat, r)?, record_model_id(cat, r)?))
     });
     let refs: Vec<&CpuRow> = rows.iter().collect();
-    let params = cpu_fit::fit(&refs, Isa::Avx512, &[SOURCE.to_string()]);
+    let params = cpu_least_squares::fit(&refs, Isa::Avx512, &[SOURCE.to_string()]);
     let in_sample = rows
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| cpu_fit::predict(&params, r).map(|v| (i, v)))
+        .filter_map(|(i, r)| cpu_least_squares::predict(&params, r).map(|v| (i, v)))
         .collect();
-    let by_arch = cpu_fit::leave_one_out(&rows, |r| r.model.clone(), Isa::Avx512);
-    let by_quant = cpu_fit::leave_one_out(&rows, |r| r.quant.clone(), Isa::Avx512);
+    let by_arch = cpu_least_squares::leave_one_out(&rows, |r| r.model.clone(), Isa::Avx512);
+    let by_quant = cpu_least_squares::leave_one_out(&rows, |r| r.quant.clone(), Isa::Avx512);
     CpuReport {
         rows,
         skipped,
@@ -84,7 +84,7 @@ pub fn render(r: &CpuReport) -> String {
     let _ = writeln!(s, "## CPU: llama.cpp on CPU threads\n");
     let _ = writeln!(
         s,
-        "Fitted by `speed::cpu_fit` on the harness's llama-bench runs \
+        "Fitted by `speed::cpu_least_squares` on the harness's llama-bench runs \
          (`tests/fixtures/ground-truth/llama.cpp-cpu/records.jsonl`, docs/ground-truth.md): \
          {} rows ({} decode, {} prefill), one device (a 2-vCPU AVX-512 VM without AMX), {} \
          architectures ({}), quantizations {}. The parameters are in \
@@ -114,7 +114,7 @@ pub fn render(r: &CpuReport) -> String {
             (CpuPhase::Decode, "decode", 15.0),
             (CpuPhase::Prefill, "prefill", 20.0),
         ] {
-            let (m, k) = cpu_fit::mdape(&r.rows, pred, phase);
+            let (m, k) = cpu_least_squares::mdape(&r.rows, pred, phase);
             let verdict = if name == "in sample" {
                 String::new()
             } else {

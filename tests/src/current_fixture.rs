@@ -6,7 +6,7 @@
 
 use headroom_core::hardware::Backend;
 use headroom_core::plan::{Runtime, Scenario};
-use headroom_core::speed::fit::{observe, BenchTest, Observation, Phase};
+use headroom_core::speed::least_squares::{observe, BenchTest, Observation, Phase};
 use headroom_data::llama_bench::{self, BenchRow};
 use headroom_data::{Catalog, ScenarioRequest};
 

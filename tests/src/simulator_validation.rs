@@ -322,7 +322,7 @@ pub fn committed(doc: &str) -> Option<&str> {
 /// The batch term on this CPU: a decode pass of `B` sequences as llama-batched-bench measured it
 /// (`T_TG / TG`, the mean over the runs) and as the CPU speed fit's terms give it, the fit made
 /// without the model predicted (leave one model out). The terms at the row's depth are those of
-/// `cpu_fit::CpuPrepared::decode_parts`: `reads` (weights once per pass, per-layer costs), `kv`
+/// `cpu_least_squares::CpuPrepared::decode_parts`: `reads` (weights once per pass, per-layer costs), `kv`
 /// (one sequence's cache) and `one` (one sequence's matmul compute).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchRow {
@@ -377,7 +377,7 @@ pub fn batched_records_with_cpu() -> Result<Vec<headroom_core::measure::Measurem
 pub fn batch_scaling() -> Result<Vec<BatchRow>, String> {
     use headroom_core::simulate::BatchedRow;
     use headroom_core::speed::cpu::Isa;
-    use headroom_core::speed::cpu_fit::{self, CpuPrepared, CpuRow};
+    use headroom_core::speed::cpu_least_squares::{self as cpu_fit, CpuPrepared, CpuRow};
     let cat = headroom_data::catalog().map_err(|e| e.to_string())?;
     let bench = crate::cpu_report::build(cat);
     let recs = batched_records_with_cpu()?;
@@ -481,7 +481,7 @@ pub fn machine_factors(rows: &[BatchRow], keep: &dyn Fn(&str) -> bool) -> [f64; 
         ]);
         y.push(1.0 - r.reads_s / r.measured_s);
     }
-    let v = headroom_core::speed::cpu_fit::nnls(&x, &y);
+    let v = headroom_core::speed::cpu_least_squares::nnls(&x, &y);
     [v[0], v[1], v[2]]
 }
 

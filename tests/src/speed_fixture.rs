@@ -2,7 +2,7 @@
 //! their source column) mapped onto catalog devices and models, as speed-model observations.
 
 use headroom_core::plan::Scenario;
-use headroom_core::speed::fit::{observe, BenchTest, Observation};
+use headroom_core::speed::least_squares::{observe, BenchTest, Observation};
 use headroom_data::llama_bench::{self, BenchRow};
 use headroom_data::Catalog;
 

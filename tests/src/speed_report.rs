@@ -3,7 +3,7 @@
 use crate::current_fixture::{self, CurrentMeasured};
 use crate::speed_fixture::{measured, rows, sources, Measured};
 use headroom_core::hardware::Backend;
-use headroom_core::speed::fit::{
+use headroom_core::speed::least_squares::{
     fit, in_sample, leave_one_device_out, leave_one_device_out_with, median, refit_era, Phase,
     Prediction,
 };
@@ -361,7 +361,7 @@ fn render_current(s: &mut String, c: &Current) {
          for Vulkan, #15021 for ROCm, #4167 for Apple Silicon's M3 and M4 rows, and the Strix Halo \
          runs) are fitted: every group they cover is refitted on them alone, pulled toward the 2024 \
          fit, and the 2024 groups of each backend they measure are dropped \
-         (`speed::fit::refit_era`). *Left out* refits without the row's device (all its backends \
+         (`speed::least_squares::refit_era`). *Left out* refits without the row's device (all its backends \
          and core counts). The llama-cli rows at 32K (M3 Max) are only checked. The mlx-lm rows \
          (generation, and prompts of 512 tokens or more) fit mlx-lm's own parameters \
          (`data/speed/mlx.json`) on top of the current llama.cpp fit, the same way; *left out*, an \

@@ -1,11 +1,11 @@
-//! The CPU speed fit (`speed::cpu_fit`) on the harness's llama-bench runs: the committed
+//! The CPU speed fit (`speed::cpu_least_squares`) on the harness's llama-bench runs: the committed
 //! parameters are a fresh fit of the committed records, one record's terms derived by hand, and a
 //! catalog CPU's prompt speed from its instruction set and clock (or `--cpu`'s) by hand.
 
 use headroom_core::hardware::DeviceKind;
 use headroom_core::plan::Scenario;
 use headroom_core::speed::cpu::Isa;
-use headroom_core::speed::cpu_fit::{self, CpuPhase, CpuSpeedParams};
+use headroom_core::speed::cpu_least_squares::{self, CpuPhase, CpuSpeedParams};
 use headroom_core::speed::{SpeedModel, SpeedQuery};
 use headroom_data::request::CpuNumbers;
 use headroom_data::{catalog, speed_params_for, ScenarioRequest};
@@ -71,8 +71,8 @@ fn committed_cpu_parameters_are_a_fresh_fit() {
     assert!(f.quants.len() >= 3, "{:?}", f.quants);
     assert_eq!(r.in_sample.len(), r.rows.len());
     // Left out, every architecture's rows are still predicted (by the others' fit).
-    let (d, nd) = cpu_fit::mdape(&r.rows, &r.by_arch, CpuPhase::Decode);
-    let (p, np) = cpu_fit::mdape(&r.rows, &r.by_arch, CpuPhase::Prefill);
+    let (d, nd) = cpu_least_squares::mdape(&r.rows, &r.by_arch, CpuPhase::Decode);
+    let (p, np) = cpu_least_squares::mdape(&r.rows, &r.by_arch, CpuPhase::Prefill);
     assert_eq!(nd + np, r.rows.len());
     assert!(d.is_finite() && p.is_finite());
 }
@@ -116,7 +116,7 @@ fn one_record_by_hand() {
         + d.inv_kv_eff * kv / 15.164e9
         + d.layer_s * row.work.layers
         + cycles / 2.6e9;
-    let predicted = cpu_fit::predict(p, row).expect("a clock is given");
+    let predicted = cpu_least_squares::predict(p, row).expect("a clock is given");
     assert!(
         (predicted - 1.0 / t).abs() < 1e-9 * predicted,
         "{predicted} vs {}",
@@ -146,13 +146,13 @@ fn speed_model(s: &Scenario) -> SpeedModel {
 fn a_catalog_cpu_gets_a_prompt_speed_by_hand() {
     // data/hardware/ryzen-9-7950x.json: 16 cores, AVX-512, base clock 4.5 GHz (AMD's spec page).
     let s = cpu_scenario(&["ryzen-9-7950x"], None);
-    let m = cpu_fit::machine_of(&s).expect("the catalog CPU gives its threads");
+    let m = cpu_least_squares::machine_of(&s).expect("the catalog CPU gives its threads");
     assert_eq!(m.threads, 16);
     assert_eq!(m.isa, Some(Isa::Avx512));
     assert_eq!(m.hz, Some(4.5e9));
     // Qwen3-0.6B Q4_0 (one_record_by_hand): 440,401,920 Q4_0 matmul elements, repacked on x86,
     // and the tied Q6_K output head of 155,582,464; 28 layers and the output layer.
-    let w = cpu_fit::cpu_work(&s, m.isa);
+    let w = cpu_least_squares::cpu_work(&s, m.isa);
     assert_eq!(w.kernel_flops["q4_0+repack"], 880_803_840.0);
     assert_eq!(w.head_flops["q6_k"], 311_164_928.0);
     assert_eq!(w.layers, 29.0);
@@ -203,7 +203,7 @@ fn cpu_numbers_override_the_catalog_profile() {
     let s = cpu_scenario(&["ryzen-9-7950x"], Some(given(Some("avx2"), Some(4.0))));
     assert_eq!(s.devices.len(), 1);
     assert_eq!(s.devices[0].id, "ryzen-9-7950x");
-    let m = cpu_fit::machine_of(&s).expect("threads given");
+    let m = cpu_least_squares::machine_of(&s).expect("threads given");
     assert_eq!((m.bandwidth, m.threads), (60e9, 8));
     assert_eq!((m.isa, m.hz), (Some(Isa::Avx2), Some(4.0e9)));
     // AVX2 is scaled from the fit's AVX-512 by the peak ratio 64 / 32: the cycles per FLOP double.
@@ -224,7 +224,7 @@ fn cpu_numbers_override_the_catalog_profile() {
     );
     // GBS,THREADS alone keeps the profile's instruction set and clock.
     let s = cpu_scenario(&["ryzen-9-7950x"], Some(given(None, None)));
-    let m = cpu_fit::machine_of(&s).expect("threads given");
+    let m = cpu_least_squares::machine_of(&s).expect("threads given");
     assert_eq!((m.bandwidth, m.threads), (60e9, 8));
     assert_eq!((m.isa, m.hz), (Some(Isa::Avx512), Some(4.5e9)));
     // As the GPUs' host, the same.
@@ -257,7 +257,7 @@ fn cpu_numbers_override_the_catalog_profile() {
 fn a_profile_without_isa_and_clock_says_why_there_is_no_prompt_speed() {
     // ddr5-5600-2ch is a memory type only: no threads, instruction set or clock.
     let s = cpu_scenario(&["ddr5-5600-2ch"], None);
-    assert!(cpu_fit::machine_of(&s).is_none());
+    assert!(cpu_least_squares::machine_of(&s).is_none());
     let sm = speed_model(&s);
     assert!(sm.prefill_time(0.0, 512.0).is_none());
     assert!(

@@ -134,7 +134,11 @@ fn field_report_answers() {
         let s = build(&r, None).unwrap_or_else(|e| panic!("{name}: {e}"));
         let a = answer(&s);
         // The lean check used by max-context searches agrees with the full report.
-        assert_eq!(headroom_core::plan::fit::fits(&s), a.report.fits, "{name}");
+        assert_eq!(
+            headroom_core::plan::judge::fits(&s),
+            a.report.fits,
+            "{name}"
+        );
         insta::assert_json_snapshot!(name, a);
     }
 }

@@ -2,7 +2,7 @@
 //! devices (two GPUs with 5 GiB free on one and 1 GiB over on the other do not fit, and the
 //! margin says -1 GiB, not +4).
 
-use headroom_core::plan::fit;
+use headroom_core::plan::{fit, FitReport};
 use headroom_data::{build, ScenarioRequest};
 
 fn request(
@@ -22,11 +22,11 @@ fn request(
     }
 }
 
-fn report(model: &str, hardware: &[&str], gpus: Option<u32>, ctx: u32) -> fit::FitReport {
+fn report(model: &str, hardware: &[&str], gpus: Option<u32>, ctx: u32) -> FitReport {
     fit(&build(&request(model, hardware, gpus, ctx, None), None).expect("scenario builds"))
 }
 
-fn device_margins(r: &fit::FitReport) -> Vec<i64> {
+fn device_margins(r: &FitReport) -> Vec<i64> {
     r.devices
         .iter()
         .map(|d| d.usable_bytes.0 as i64 - d.total_bytes.0 as i64)

@@ -5,7 +5,7 @@ use headroom_core::hardware::Backend;
 use headroom_core::memory::llama_cpp::LlamaCppSettings;
 use headroom_core::plan::{Runtime, Scenario};
 use headroom_core::quant::{stored_tensors, GgufMix, Quant, WeightSummary};
-use headroom_core::speed::fit::{check_consistency, Phase};
+use headroom_core::speed::least_squares::{check_consistency, Phase};
 use headroom_core::speed::{
     assess, predict, ParamKey, SpeedModel, SpeedParams, SpeedQuery, UseCase, VerdictKind,
 };
@@ -635,7 +635,7 @@ fn a_cpu_only_run_of_any_runtime_is_the_cpus() {
     );
     let f = headroom_core::plan::fit(&s);
     assert!(f.fits && f.devices.len() == 1, "{f:?}");
-    assert_eq!(f.fits, headroom_core::plan::fit::fits(&s));
+    assert_eq!(f.fits, headroom_core::plan::judge::fits(&s));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use headroom_core::measure::validate::{summarize, Observation, Quantity};
-use headroom_core::speed::fit::Phase;
+use headroom_core::speed::least_squares::Phase;
 use headroom_core::speed::{SpeedModel, SpeedQuery};
 use headroom_data::{catalog, speed_params_for};
 use headroom_tests::speed_fixture::measured;

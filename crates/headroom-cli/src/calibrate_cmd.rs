@@ -11,7 +11,7 @@ use headroom_core::measure::validate::{measured_speed, record_label};
 use headroom_core::measure::PROFILE_SCHEMA;
 use headroom_core::measure::{calibrate_memory, CalibrationProfile, MeasurementRecord, Quantity};
 use headroom_core::speed::calibrate::{calibrate_speed, SpeedCalibration};
-use headroom_core::speed::fit::{observe, BenchTest, Observation, Phase};
+use headroom_core::speed::least_squares::{observe, BenchTest, Observation, Phase};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -301,8 +301,8 @@ pub fn run(a: &CalibrateArgs) -> Result<String> {
 mod tests {
     use super::*;
     use crate::calibration::{predict_record_speed_with, read_profile, speed_params};
-    use headroom_core::measure::fit::median;
-    use headroom_core::speed::fit::predict_observation;
+    use headroom_core::measure::regression::median;
+    use headroom_core::speed::least_squares::predict_observation;
     use headroom_core::Bytes;
     use std::path::PathBuf;
 

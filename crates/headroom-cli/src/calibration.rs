@@ -82,28 +82,5 @@ pub fn predict_record_speed_with(
 ) -> Result<f64, String> {
     let s = crate::record_scenario::scenario_of(r, o)?;
     let m = headroom_core::speed::SpeedModel::new(&s, params);
-    match q {
-        Quantity::Prefill => m
-            .query(&SpeedQuery {
-                prompt_tokens: n_prompt.max(1),
-                gen_tokens: 1,
-                depth,
-                batch: 1,
-            })
-            .prefill_tok_s
-            .ok_or_else(|| "no compute rate to predict prompt speed from".to_string()),
-        Quantity::Decode => {
-            // llama-batched-bench decodes `n_seq` sequences together and reports their sum
-            let batch = r.settings.n_seq.unwrap_or(1).max(1);
-            Ok(m.query(&SpeedQuery {
-                prompt_tokens: 0,
-                gen_tokens: n_gen.max(1),
-                depth,
-                batch,
-            })
-            .decode_tok_s
-                * f64::from(batch))
-        }
-        other => Err(format!("{} is not a speed", other.name())),
-    }
+    headroom_core::speed::reading::reading(&m, q, n_prompt, n_gen, depth, r.settings.n_seq.unwrap_or(1)).map_err(|e| e.to_string())
 }

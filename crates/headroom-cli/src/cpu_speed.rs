@@ -5,7 +5,7 @@
 use crate::record_scenario::{find_model, scenario_of, Overrides};
 use headroom_core::measure::MeasurementRecord;
 use headroom_core::speed::cpu::Isa;
-use headroom_core::speed::cpu_fit::{self, CpuPhase, CpuRow, CpuSpeedParams};
+use headroom_core::speed::cpu_least_squares::{self, CpuPhase, CpuRow, CpuSpeedParams};
 use serde::Serialize;
 
 /// The records' CPU runs as rows of the CPU fit, and the readings left out with why.
@@ -23,7 +23,7 @@ pub fn isa(rows: &[CpuRow]) -> Isa {
 /// The CPU fit refitted on `rows`.
 pub fn refit(rows: &[CpuRow], n_records: usize) -> CpuSpeedParams {
     let refs: Vec<&CpuRow> = rows.iter().collect();
-    cpu_fit::fit(
+    cpu_least_squares::fit(
         &refs,
         isa(rows),
         &[format!(
@@ -56,7 +56,7 @@ pub fn errors(
     let predict_all = |p: &CpuSpeedParams| -> Vec<(usize, f64)> {
         rows.iter()
             .enumerate()
-            .filter_map(|(i, r)| cpu_fit::predict(p, r).map(|v| (i, v)))
+            .filter_map(|(i, r)| cpu_least_squares::predict(p, r).map(|v| (i, v)))
             .collect()
     };
     let finite = |(m, n): (f64, usize)| (n > 0 && m.is_finite()).then_some(m);
@@ -66,7 +66,7 @@ pub fn errors(
     archs.sort_unstable();
     archs.dedup();
     let loo = if archs.len() > 1 {
-        cpu_fit::leave_one_out(rows, |r| r.model.clone(), isa(rows))
+        cpu_least_squares::leave_one_out(rows, |r| r.model.clone(), isa(rows))
     } else {
         Vec::new()
     };
@@ -77,11 +77,13 @@ pub fn errors(
             n: rows.iter().filter(|r| r.phase == phase).count(),
             shipped_median_abs_pct: shipped
                 .as_ref()
-                .and_then(|p| finite(cpu_fit::mdape(rows, p, phase))),
+                .and_then(|p| finite(cpu_least_squares::mdape(rows, p, phase))),
             calibrated_median_abs_pct: calibrated
                 .as_ref()
-                .and_then(|p| finite(cpu_fit::mdape(rows, p, phase))),
-            leave_one_architecture_out_median_abs_pct: finite(cpu_fit::mdape(rows, &loo, phase)),
+                .and_then(|p| finite(cpu_least_squares::mdape(rows, p, phase))),
+            leave_one_architecture_out_median_abs_pct: finite(cpu_least_squares::mdape(
+                rows, &loo, phase,
+            )),
             architectures: archs.len(),
         })
         .filter(|e| e.n > 0)

@@ -4,7 +4,7 @@
 use headroom_core::measure::{DeviceSlot, MeasurementRecord, Quantity};
 use headroom_core::memory::Breakdown;
 use headroom_core::plan::fit;
-use headroom_core::speed::fit::{BenchTest, Phase};
+use headroom_core::speed::least_squares::{BenchTest, Phase};
 use headroom_core::{DeviceKind, Scenario};
 use headroom_data::{build, catalog, llama_bench, ScenarioRequest};
 

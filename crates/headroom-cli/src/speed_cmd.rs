@@ -179,34 +179,9 @@ pub fn predict_record_speed_in_era(
     depth: u32,
     era: &str,
 ) -> Result<f64, String> {
-    use headroom_core::measure::Quantity;
     let s = crate::record_scenario::speed_scenario_of(r, o, q, n_prompt, n_gen, depth)?;
     let p =
         headroom_data::speed_params_for_era(s.runtime.name(), era).map_err(|e| e.to_string())?;
     let m = headroom_core::speed::SpeedModel::new(&s, p);
-    match q {
-        Quantity::Prefill => {
-            let sp = m.query(&SpeedQuery {
-                prompt_tokens: n_prompt.max(1),
-                gen_tokens: 1,
-                depth,
-                batch: 1,
-            });
-            sp.prefill_tok_s
-                .ok_or_else(|| "no compute rate to predict prompt speed from".to_string())
-        }
-        Quantity::Decode => {
-            // llama-batched-bench decodes `n_seq` sequences together and reports their sum
-            let batch = r.settings.n_seq.unwrap_or(1).max(1);
-            Ok(m.query(&SpeedQuery {
-                prompt_tokens: 0,
-                gen_tokens: n_gen.max(1),
-                depth,
-                batch,
-            })
-            .decode_tok_s
-                * f64::from(batch))
-        }
-        other => Err(format!("{} is not a speed", other.name())),
-    }
+    headroom_core::speed::reading::reading(&m, q, n_prompt, n_gen, depth, r.settings.n_seq.unwrap_or(1)).map_err(|e| e.to_string())
 }

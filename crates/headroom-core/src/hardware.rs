@@ -126,6 +126,24 @@ impl DeviceSpec {
         }
     }
 
+    /// A CUDA GPU known by its name, family, memory and bandwidth, for tests: vendor `nvidia`,
+    /// the id its name, none of the optional rates, links or power. Tests set what they need on top.
+    #[cfg(test)]
+    pub(crate) fn test_gpu(
+        name: &str,
+        family: &str,
+        memory: Bytes,
+        bandwidth: BytesPerSec,
+    ) -> DeviceSpec {
+        DeviceSpec {
+            id: name.into(),
+            name: name.into(),
+            vendor: "nvidia".into(),
+            family: family.into(),
+            ..DeviceSpec::unrated(DeviceKind::Gpu, Backend::Cuda, memory, bandwidth)
+        }
+    }
+
     /// A copy with a different memory size (a Mac bought with more RAM, a custom card).
     pub fn with_memory(&self, memory: Bytes) -> DeviceSpec {
         DeviceSpec {

@@ -1,4 +1,4 @@
-//! CPU llama-bench records as rows of the CPU speed fit (`speed::cpu_fit`): each record's model
+//! CPU llama-bench records as rows of the CPU speed fit (`speed::cpu_least_squares`): each record's model
 //! from the catalog, its CPU by the numbers measured beside it (`MeasurementRecord::cpu`, the
 //! harness's `--cpu GBS,THREADS,ISA,GHZ`), its llama-bench settings, one row per speed reading.
 
@@ -6,7 +6,7 @@ use crate::request::CpuNumbers;
 use crate::{build, Catalog, ScenarioRequest};
 use headroom_core::measure::validate::{measured_speed, record_label};
 use headroom_core::measure::{MeasurementRecord, Quantity};
-use headroom_core::speed::cpu_fit::{CpuPhase, CpuRow};
+use headroom_core::speed::cpu_least_squares::{CpuPhase, CpuRow};
 use headroom_core::Scenario;
 
 /// The CPU a record ran on by its measured numbers, when it carries them.

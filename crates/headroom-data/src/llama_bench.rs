@@ -8,7 +8,7 @@ use headroom_core::measure::{MeasurementRecord, SourceKind};
 use headroom_core::memory::llama_cpp::LlamaCppSettings;
 use headroom_core::plan::{Runtime, Scenario};
 use headroom_core::quant::{stored_tensors, GgmlType, Quant, WeightSummary};
-use headroom_core::speed::fit::BenchTest;
+use headroom_core::speed::least_squares::BenchTest;
 
 /// CSV device names -> catalog hardware ids. Every device in the files has a catalog entry.
 pub const DEVICES: &[(&str, &str)] = &[

@@ -1,7 +1,7 @@
 //! Fitted speed parameters (data/speed/*.json, written by the `speed_report` example), parsed and checked.
 
 use crate::{catalog, DataError};
-use headroom_core::speed::cpu_fit::CpuSpeedParams;
+use headroom_core::speed::cpu_least_squares::CpuSpeedParams;
 use headroom_core::speed::SpeedParams;
 use std::sync::OnceLock;
 
@@ -35,7 +35,7 @@ pub fn parse_speed(stem: &str, text: &str) -> Result<SpeedParams, DataError> {
     Ok(p)
 }
 
-/// The file of the CPU backend's fit (`speed::cpu_fit`), attached to current llama.cpp.
+/// The file of the CPU backend's fit (`speed::cpu_least_squares`), attached to current llama.cpp.
 pub const CPU_SPEED_FILE: &str = "llama-cpp-cpu";
 
 /// Parses the CPU fit's file, checking every parameter is finite and non-negative and that it

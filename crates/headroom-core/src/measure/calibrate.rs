@@ -1,7 +1,7 @@
 //! Memory calibration: per quantity, the line that best maps predicted bytes onto measured bytes
 //! (`measured ≈ scale × predicted + offset`), fitted robustly, with its leave-one-out error.
 
-use super::fit::{leave_one_out, median, robust_least_squares};
+use super::regression::{leave_one_out, median, robust_least_squares};
 use super::validate::{Observation, Quantity};
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use crate::memory::Breakdown;
 use crate::model::limits::MAX_CTX;
 use crate::plan::{fit, FitAnswer, FitReport, Scenario};
 use crate::speed::calibrate::SpeedCalibration;
-use crate::speed::cpu_fit::CpuSpeedParams;
+use crate::speed::cpu_least_squares::CpuSpeedParams;
 use crate::speed::SpeedParams;
 use crate::units::Bytes;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ pub struct CalibrationProfile {
     pub memory: Option<MemoryCalibration>,
     #[serde(default)]
     pub speed: Option<SpeedCalibration>,
-    /// The CPU speed fit (`speed::cpu_fit`) refitted on the records' CPU runs.
+    /// The CPU speed fit (`speed::cpu_least_squares`) refitted on the records' CPU runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuSpeedParams>,
 }

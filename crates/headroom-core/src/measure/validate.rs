@@ -1,8 +1,8 @@
 //! Validation: every measured quantity of every record next to its prediction, summarised per quantity
 //! by the median and 90th percentile of the absolute percentage error, with the worst rows.
 
-use super::fit::{median, percentile};
 use super::record::{DeviceSlot, MeasurementRecord, SpeedKind};
+use super::regression::{median, percentile};
 use crate::memory::Breakdown;
 use serde::{Deserialize, Serialize};
 

@@ -349,21 +349,14 @@ mod tests {
 
     #[test]
     fn recurrent_state_sits_with_its_layer_and_scales_with_np() {
-        use crate::hardware::{Backend, DeviceKind};
         use crate::units::BytesPerSec;
         // An illustrative 24 GiB card; only the split of the cache is checked here.
-        let gpu = DeviceSpec {
-            id: "test-gpu".into(),
-            name: "test gpu".into(),
-            vendor: "test".into(),
-            family: "test".into(),
-            ..DeviceSpec::unrated(
-                DeviceKind::Gpu,
-                Backend::Cuda,
-                Bytes(24 * Bytes::GIB),
-                BytesPerSec(1.0e12),
-            )
-        };
+        let gpu = DeviceSpec::test_gpu(
+            "test gpu",
+            "test",
+            Bytes(24 * Bytes::GIB),
+            BytesPerSec(1.0e12),
+        );
         let m = crate::model::fixtures::granite_h_tiny();
         let w = crate::quant::stored_tensors(
             &m,

@@ -323,18 +323,12 @@ mod tests {
     use crate::units::BytesPerSec;
 
     fn gpu(gib: f64) -> DeviceSpec {
-        DeviceSpec {
-            id: "gpu".into(),
-            name: "GPU".into(),
-            vendor: "nvidia".into(),
-            family: "ampere".into(),
-            ..DeviceSpec::unrated(
-                DeviceKind::Gpu,
-                Backend::Cuda,
-                Bytes::from_gib(gib),
-                BytesPerSec::from_gbs(448.0),
-            )
-        }
+        DeviceSpec::test_gpu(
+            "GPU",
+            "ampere",
+            Bytes::from_gib(gib),
+            BytesPerSec::from_gbs(448.0),
+        )
     }
 
     #[test]

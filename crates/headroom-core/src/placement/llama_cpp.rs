@@ -3,8 +3,8 @@
 //! `--cpu-moe`/`--n-cpu-moe`, the KV cache in system RAM under `-nkvo`.
 
 use super::{
-    accelerators, attn_flops_per_pos, expert_frac, tensor_at, window, KvPlace, Placement, Site,
-    Split, TensorPlace,
+    accelerators, attn_flops_per_pos, tensor_at, KvPlace, Placement, RunShape, Site, Split,
+    TensorPlace,
 };
 use crate::memory::kv_cache::{self, KvElement, KvLayout};
 use crate::memory::llama_cpp::{place_layers, LlamaCppSettings};
@@ -72,13 +72,12 @@ pub(super) fn place(s: &Scenario, ls: &LlamaCppSettings) -> Placement {
         layers: layers.layers.iter().map(|d| site(*d)).collect(),
         output: site(layers.output),
         buffers: Vec::new(),
-        split: Split::Layers,
-        window: window(m),
-        n_ubatch: ls.n_ubatch.clamp(1, ls.n_batch.max(1)),
-        n_batch: ls.n_batch.max(1),
-        hidden_bytes: f64::from(m.n_embd) * 4.0,
-        n_layer: m.n_layer,
-        flash_attn: ls.flash_attn,
-        expert_frac: expert_frac(m),
+        shape: RunShape::of(
+            m,
+            Split::Layers,
+            ls.n_ubatch.clamp(1, ls.n_batch.max(1)),
+            ls.n_batch.max(1),
+            ls.flash_attn,
+        ),
     }
 }

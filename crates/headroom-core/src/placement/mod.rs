@@ -119,6 +119,13 @@ pub struct Placement {
     pub output: Site,
     /// Empty until [`with_buffers`] adds the memory model's buffers.
     pub buffers: Vec<BufferPlace>,
+    pub shape: RunShape,
+}
+
+/// How a placed scenario runs, beyond where its work sits: the settings the speed model's
+/// `Workload` carries unchanged from the [`Placement`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunShape {
     pub split: Split,
     /// Sliding window, in tokens (infinite when the model has none).
     pub window: f64,
@@ -163,7 +170,7 @@ impl Placement {
             .filter(|t| matches!(t.site, Site::Shards(n) if (i as u64) < u64::from(n)))
             .map(|t| t.resident.0)
             .sum();
-        let ways = match self.split {
+        let ways = match self.shape.split {
             Split::Tensor { ways } => u64::from(ways.max(1)),
             Split::Layers => 1,
         };
@@ -236,10 +243,24 @@ fn tensor_at(m: &ModelSpec, t: &crate::quant::StoredTensor, site: Site) -> Tenso
     }
 }
 
-fn window(m: &ModelSpec) -> f64 {
-    m.sliding_window
-        .as_ref()
-        .map_or(f64::INFINITY, |w| f64::from(w.window))
+impl RunShape {
+    /// The shape of a run of `m`: its window, hidden state, layers and k / E from the model, the
+    /// split, batches and flash attention as the runtime sets them.
+    fn of(m: &ModelSpec, split: Split, n_ubatch: u32, n_batch: u32, flash_attn: bool) -> RunShape {
+        RunShape {
+            split,
+            window: m
+                .sliding_window
+                .as_ref()
+                .map_or(f64::INFINITY, |w| f64::from(w.window)),
+            n_ubatch,
+            n_batch,
+            hidden_bytes: f64::from(m.n_embd) * 4.0,
+            n_layer: m.n_layer,
+            flash_attn,
+            expert_frac: expert_frac(m),
+        }
+    }
 }
 
 /// Places the scenario as its runtime would: weights, KV layers and where each layer runs.
@@ -254,7 +275,7 @@ pub fn place(s: &Scenario) -> Placement {
 /// projector, the CPU repack copy) per device, as `fit` allocates them.
 pub fn with_buffers(s: &Scenario) -> Placement {
     let mut p = place(s);
-    let (devices, host) = crate::plan::fit::allocation(s);
+    let (devices, host) = crate::plan::judge::allocation(s);
     // the memory model counts the repacked copy with the host's weights
     let repack = match &s.runtime {
         Runtime::LlamaCpp(ls) if ls.repack && p.n_devices == 0 => {

@@ -2,8 +2,7 @@
 //! `--tensor-parallel-size` GPUs; on the CPU when the scenario has no accelerator.
 
 use super::{
-    accelerators, attn_flops_per_pos, expert_frac, tensor_at, window, KvPlace, Placement, Site,
-    Split,
+    accelerators, attn_flops_per_pos, tensor_at, KvPlace, Placement, RunShape, Site, Split,
 };
 use crate::memory::kv_cache::{self, KvLayout};
 use crate::memory::{mlx, transformers, vllm};
@@ -64,13 +63,6 @@ pub(super) fn place(s: &Scenario, rt: &Runtime) -> Placement {
         layers: vec![site; m.n_layer as usize],
         output: site,
         buffers: Vec::new(),
-        split,
-        window: window(m),
-        n_ubatch,
-        n_batch: n_ubatch,
-        hidden_bytes: f64::from(m.n_embd) * 4.0,
-        n_layer: m.n_layer,
-        flash_attn: true,
-        expert_frac: expert_frac(m),
+        shape: RunShape::of(m, split, n_ubatch, n_ubatch, true),
     }
 }

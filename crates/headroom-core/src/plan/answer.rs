@@ -1,7 +1,7 @@
 //! The full answer for one scenario: the fit report, the max context (also per KV cache type), and
 //! the offload plan when it does not fit. This is the object `headroom fit --json` prints.
 
-use super::fit::{fit, FitReport};
+use super::judge::{fit, FitReport};
 use super::max_context::{max_context, max_context_by_cache_type, CacheTypeContext};
 use super::offload::{offload_plan, OffloadPlan};
 use super::scenario::Scenario;

@@ -1,6 +1,6 @@
 //! The largest context that fits, at the runtime's own granularity, and the same per KV cache type.
 
-use super::fit::Prepared;
+use super::judge::Prepared;
 use super::scenario::{Runtime, Scenario};
 use crate::model::limits::MAX_CTX;
 use crate::quant::GgmlType;

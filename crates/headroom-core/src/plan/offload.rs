@@ -1,6 +1,6 @@
 //! When it does not fit: the llama.cpp offload that would, as layers on the GPUs and experts on the CPU.
 
-use super::fit::fit;
+use super::judge::fit;
 use super::scenario::{Runtime, Scenario};
 use crate::units::Bytes;
 use serde::{Deserialize, Serialize};

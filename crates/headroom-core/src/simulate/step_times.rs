@@ -198,9 +198,9 @@ impl Roofline {
         Ok(Roofline {
             devices,
             host,
-            split: w.split,
-            window: w.window,
-            expert_frac: w.expert_frac,
+            split: w.shape.split,
+            window: w.shape.window,
+            expert_frac: w.shape.expert_frac,
         })
     }
 
@@ -252,7 +252,6 @@ impl StepTimes for Roofline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hardware::Backend;
     use crate::memory::llama_cpp::LlamaCppSettings;
     use crate::memory::vllm::VllmSettings;
     use crate::model::fixtures::llama3_8b;
@@ -266,13 +265,10 @@ mod tests {
         // TFLOPS with FP32 accumulate (Ada whitepaper, Appendix A; the catalog's notes).
         DeviceSpec {
             id: "rtx-4090".into(),
-            name: "RTX 4090".into(),
-            vendor: "nvidia".into(),
-            family: "ada".into(),
             fp16: Some(FlopsPerSec::from_tflops(165.2)),
-            ..DeviceSpec::unrated(
-                DeviceKind::Gpu,
-                Backend::Cuda,
+            ..DeviceSpec::test_gpu(
+                "RTX 4090",
+                "ada",
                 Bytes(24 * Bytes::GIB),
                 BytesPerSec::from_gbs(1008.0),
             )

@@ -2,9 +2,11 @@
 //! quantization class) on top of the shipped parameters, with the fit's error before and after
 //! and left one out; applying it replaces that group in the shipped set.
 
-use super::fit::{predict_observation, solve, Observation, Phase, DECODE_LOWER, PREFILL_LOWER};
+use super::least_squares::{
+    predict_observation, solve, Observation, Phase, DECODE_LOWER, PREFILL_LOWER,
+};
 use super::params::{DecodeParams, GroupParams, ParamKey, PrefillParams, SpeedParams};
-use crate::measure::fit::{median, percentile};
+use crate::measure::regression::{median, percentile};
 use serde::{Deserialize, Serialize};
 
 /// Fewer rows than this are fitted as they are (no row is set aside as an outlier).

@@ -6,16 +6,17 @@
 
 pub mod calibrate;
 pub mod cpu;
-pub mod cpu_fit;
+pub mod cpu_least_squares;
 pub mod decode;
 pub mod energy;
-pub mod fit;
+pub mod least_squares;
 pub mod multi_gpu;
 pub mod offload;
 pub mod params;
 pub mod plan_score;
 pub mod prefill;
 pub mod rank;
+pub mod reading;
 mod step_times;
 pub mod sysmem_fallback;
 pub mod verdict;
@@ -96,10 +97,10 @@ pub struct SpeedModel {
     host_peak: Option<f64>,
     host_decode: DecodeParams,
     /// The CPU fit, for a run whole on CPU threads whose CPU gives its threads.
-    cpu: Option<Box<cpu_fit::CpuPrepared>>,
+    cpu: Option<Box<cpu_least_squares::CpuPrepared>>,
     /// The CPU fit for the host's share of a partial offload, when the host CPU gives its
     /// threads (`--cpu`): its layers and experts priced by kernel, threads and instruction set.
-    host_cpu: Option<Box<cpu_fit::CpuPrepared>>,
+    host_cpu: Option<Box<cpu_least_squares::CpuPrepared>>,
     host_link: f64,
     peer_link: f64,
     n_embd: f64,
@@ -323,15 +324,15 @@ impl SpeedModel {
         let mut times = Vec::with_capacity(self.devs.len());
         let mut bound = 0.0;
         for (load, dev) in w.devices.iter().zip(&self.devs) {
-            let kv = decode::mean_kv_bytes(load, d0, n, w.window);
+            let kv = decode::mean_kv_bytes(load, d0, n, w.shape.window);
             let f = decode::step_features(
                 load,
                 dev.bandwidth,
                 dev.vector,
                 kv,
                 batch,
-                w.expert_frac,
-                w.flash_attn,
+                w.shape.expert_frac,
+                w.shape.flash_attn,
             );
             let b = decode::bound(f);
             let mut t = decode::time(&dev.decode, f).max(b);
@@ -342,7 +343,7 @@ impl SpeedModel {
             if let Some(rate) = dev.rate {
                 let per_seq = load.lin_flops
                     + load.attn_full_per_pos * (d0 + n / 2.0)
-                    + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+                    + load.attn_swa_per_pos * (d0 + n / 2.0).min(w.shape.window);
                 let one = dev.prefill.inv_lin.max(0.0) * per_seq / rate;
                 let one = dev.peak.map_or(one, |p| one.max(per_seq / p));
                 let extra = decode::batch_compute(t, one, batch) - t;
@@ -360,11 +361,11 @@ impl SpeedModel {
             times.push(t);
             add_terms(&mut terms, &part);
         }
-        let mut total = match w.split {
+        let mut total = match w.shape.split {
             Split::Layers => multi_gpu::layer_split(&times),
             Split::Tensor { ways } => {
                 let comm = multi_gpu::tensor_parallel_comm(
-                    w.n_layer,
+                    w.shape.n_layer,
                     self.n_embd * 2.0,
                     batch,
                     ways,
@@ -395,22 +396,22 @@ impl SpeedModel {
                 &w.host,
                 self.host_bandwidth,
                 None,
-                decode::mean_kv_bytes(&w.host, d0, n, w.window),
+                decode::mean_kv_bytes(&w.host, d0, n, w.shape.window),
                 batch,
-                w.expert_frac,
-                w.flash_attn,
+                w.shape.expert_frac,
+                w.shape.flash_attn,
             );
             bound += decode::bound(f);
         } else if !w.host.is_empty() {
-            let kv = decode::mean_kv_bytes(&w.host, d0, n, w.window);
+            let kv = decode::mean_kv_bytes(&w.host, d0, n, w.shape.window);
             let f = decode::step_features(
                 &w.host,
                 self.host_bandwidth,
                 None,
                 kv,
                 batch,
-                w.expert_frac,
-                w.flash_attn,
+                w.shape.expert_frac,
+                w.shape.flash_attn,
             );
             let t = match &self.host_cpu {
                 // the CPU fit's reads and compute for what system RAM holds, as for a run whole
@@ -425,7 +426,7 @@ impl SpeedModel {
                     // the CPU's share of the batch's FLOPs at its peak
                     let flops = w.host.lin_flops
                         + w.host.attn_full_per_pos * (d0 + n / 2.0)
-                        + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.window);
+                        + w.host.attn_swa_per_pos * (d0 + n / 2.0).min(w.shape.window);
                     let one = cpu::CpuRoofline::new(0.0, 0.0, flops, self.host_peak).compute_s;
                     decode::batch_compute(reads, one, batch)
                 }
@@ -435,8 +436,17 @@ impl SpeedModel {
             bound += decode::bound(f);
             if !self.devs.is_empty() {
                 // CPU layers come first (one crossing); experts kept on the CPU cross twice per layer
-                let crossings = if w.host.layers > 0 { 1 } else { 2 * w.n_layer };
-                let l = offload::decode_link_time(w.hidden_bytes, crossings, self.host_link, batch);
+                let crossings = if w.host.layers > 0 {
+                    1
+                } else {
+                    2 * w.shape.n_layer
+                };
+                let l = offload::decode_link_time(
+                    w.shape.hidden_bytes,
+                    crossings,
+                    self.host_link,
+                    batch,
+                );
                 terms.link_s += l;
                 total += l;
             }
@@ -459,7 +469,7 @@ impl SpeedModel {
                 continue;
             }
             let rate = dev.rate?;
-            let f = prefill::features(load, rate, d0, n, w.window, w.flash_attn);
+            let f = prefill::features(load, rate, d0, n, w.shape.window, w.shape.flash_attn);
             let mut compute = prefill::time(&dev.prefill, f);
             if let Some(peak) = dev.peak {
                 let bound = f.iter().sum::<f64>() * rate / peak;
@@ -470,7 +480,7 @@ impl SpeedModel {
                 dev.bandwidth,
                 dev.decode.bw_efficiency(),
                 n,
-                w.n_ubatch,
+                w.shape.n_ubatch,
             );
             let fsum: f64 = f.iter().sum();
             let share = if fsum > 0.0 { f[0] / fsum } else { 1.0 };
@@ -485,11 +495,11 @@ impl SpeedModel {
             terms.attention_s *= pipe;
             terms.memory_s *= pipe;
         }
-        let mut total = match w.split {
+        let mut total = match w.shape.split {
             Split::Layers => multi_gpu::layer_split(&times) * pipe,
             Split::Tensor { ways } => {
                 let comm = multi_gpu::tensor_parallel_comm(
-                    w.n_layer,
+                    w.shape.n_layer,
                     self.n_embd * 2.0,
                     n,
                     ways,
@@ -512,9 +522,11 @@ impl SpeedModel {
                 // the GPU computes the host layers with weights copied in per micro-batch
                 Some(dev) if n >= f64::from(offload::OP_OFFLOAD_MIN_BATCH) => {
                     let rate = dev.rate?;
-                    let f = prefill::features(&w.host, rate, d0, n, w.window, w.flash_attn);
+                    let f =
+                        prefill::features(&w.host, rate, d0, n, w.shape.window, w.shape.flash_attn);
                     let c = prefill::time(&dev.prefill, f);
-                    let copy = offload::prefill_copy_time(&w.host, self.host_link, n, w.n_ubatch);
+                    let copy =
+                        offload::prefill_copy_time(&w.host, self.host_link, n, w.shape.n_ubatch);
                     terms.matmul_s += c;
                     terms.link_s += copy;
                     total += c + copy;
@@ -525,9 +537,9 @@ impl SpeedModel {
                         &w.host,
                         self.host_bandwidth,
                         None,
-                        decode::mean_kv_bytes(&w.host, d0, n, w.window),
+                        decode::mean_kv_bytes(&w.host, d0, n, w.shape.window),
                         1.0,
-                        w.flash_attn,
+                        w.shape.flash_attn,
                     );
                     let per_token = decode::time(&self.host_decode, f).max(decode::bound(f));
                     if let (Some(c), true) = (&self.cpu, self.devs.is_empty()) {
@@ -539,9 +551,9 @@ impl SpeedModel {
                     let t = match (self.devs.is_empty(), self.host_peak) {
                         // a CPU-only prompt: its roofline, the weights read once per micro-batch
                         (true, Some(peak)) => {
-                            let chunks = (n / f64::from(w.n_ubatch.max(1))).ceil().max(1.0);
+                            let chunks = (n / f64::from(w.shape.n_ubatch.max(1))).ceil().max(1.0);
                             let flops = w.host.lin_flops * n
-                                + prefill::attention_flops(&w.host, d0, n, w.window);
+                                + prefill::attention_flops(&w.host, d0, n, w.shape.window);
                             cpu::CpuRoofline::new(
                                 chunks * w.host.resident_bytes,
                                 self.host_bandwidth,
@@ -614,24 +626,24 @@ impl SpeedModel {
 
 /// The CPU fit prepared for a scenario run whole on a CPU that gives its threads (`--cpu` or a
 /// measured record), or `None`: no fit, or a CPU profile without its threads.
-fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepared>> {
+fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_least_squares::CpuPrepared>> {
     let fit = p.cpu.as_ref()?;
-    let machine = cpu_fit::machine_of(s)?;
-    Some(Box::new(cpu_fit::CpuPrepared::new(
+    let machine = cpu_least_squares::machine_of(s)?;
+    Some(Box::new(cpu_least_squares::CpuPrepared::new(
         fit,
-        cpu_fit::cpu_work(s, machine.isa),
+        cpu_least_squares::cpu_work(s, machine.isa),
         machine,
     )))
 }
 
 /// The CPU fit prepared for the host's share of a partial offload, or `None`: no fit, or a host
 /// CPU without its threads (a bare `--host` profile).
-fn host_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_fit::CpuPrepared>> {
+fn host_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_least_squares::CpuPrepared>> {
     let fit = p.cpu.as_ref()?;
-    let machine = cpu_fit::machine_of(s)?;
-    Some(Box::new(cpu_fit::CpuPrepared::new(
+    let machine = cpu_least_squares::machine_of(s)?;
+    Some(Box::new(cpu_least_squares::CpuPrepared::new(
         fit,
-        cpu_fit::host_work(s, machine.isa),
+        cpu_least_squares::host_work(s, machine.isa),
         machine,
     )))
 }

@@ -273,9 +273,9 @@ pub struct SpeedParams {
     /// Where the measurements came from.
     pub sources: Vec<String>,
     pub groups: Vec<GroupParams>,
-    /// The CPU backend's own fit (`speed::cpu_fit`), for runs whole on CPU threads.
+    /// The CPU backend's own fit (`speed::cpu_least_squares`), for runs whole on CPU threads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<super::cpu_fit::CpuSpeedParams>,
+    pub cpu: Option<super::cpu_least_squares::CpuSpeedParams>,
 }
 
 /// The parameters a prediction used: which group answered, and whether any did.

@@ -27,7 +27,7 @@ impl StepTimes for SpeedModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hardware::{Backend, DeviceKind, DeviceSpec};
+    use crate::hardware::DeviceSpec;
     use crate::memory::llama_cpp::LlamaCppSettings;
     use crate::model::fixtures::llama3_8b;
     use crate::plan::{Runtime, Scenario};
@@ -40,14 +40,10 @@ mod tests {
         let m = llama3_8b();
         let weights = stored_tensors(&m, &Quant::Float16);
         let dev = DeviceSpec {
-            id: "gpu".into(),
-            name: "gpu".into(),
-            vendor: "x".into(),
-            family: "x".into(),
             fp16: Some(FlopsPerSec::from_tflops(100.0)),
-            ..DeviceSpec::unrated(
-                DeviceKind::Gpu,
-                Backend::Cuda,
+            ..DeviceSpec::test_gpu(
+                "gpu",
+                "x",
                 Bytes::from_gib(80.0),
                 BytesPerSec::from_gbs(1000.0),
             )

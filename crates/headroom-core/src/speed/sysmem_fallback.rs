@@ -66,7 +66,7 @@ pub fn spill(s: &Scenario, q: &SpeedQuery, p: &SpeedParams) -> Option<Spill> {
         .work
         .devices
         .iter()
-        .map(|l| l.weight_bytes + l.kv_bytes_at(d0, m.work.window))
+        .map(|l| l.weight_bytes + l.kv_bytes_at(d0, m.work.shape.window))
         .sum();
     let extra = share * reads / link;
     let rate = |r: f64| 1.0 / (1.0 / r + extra);

@@ -1,7 +1,7 @@
 //! What one token costs on each device: bytes read, KV bytes per context position, FLOPs, layers,
 //! summed from the scenario's `Placement`.
 
-use crate::placement::{self, Placement, Site};
+use crate::placement::{self, Placement, RunShape, Site};
 use crate::plan::Scenario;
 
 /// One device's share of the work of one token.
@@ -60,29 +60,22 @@ pub struct Workload {
     pub devices: Vec<Load>,
     /// Work left on the CPU (layers not offloaded, experts kept in system RAM).
     pub host: Load,
-    pub split: Split,
-    /// Sliding window, in tokens (infinite when the model has none).
-    pub window: f64,
-    /// Micro-batch for prompt processing.
-    pub n_ubatch: u32,
-    /// Logical batch: the prompt tokens submitted together (llama.cpp `-b`).
-    pub n_batch: u32,
-    /// Bytes of activations crossing between devices per token (hidden state, f32).
-    pub hidden_bytes: f64,
-    pub n_layer: u32,
-    /// Attention runs as flash attention (llama.cpp `-fa on`; vLLM and MLX always fuse it).
-    pub flash_attn: bool,
-    /// Routed experts per token over routed experts per layer, k / E (0 for a dense model).
-    pub expert_frac: f64,
+    /// How it runs: split, window, batches, hidden bytes, layers, flash attention, k / E.
+    pub shape: RunShape,
 }
 
 impl Workload {
     /// How much layer-split pipelining shortens a prompt of `tokens` (1: not at all).
     pub fn pipeline_factor(&self, tokens: f64) -> f64 {
-        match self.split {
+        match self.shape.split {
             Split::Layers => {
                 let active = self.devices.iter().filter(|l| !l.is_empty()).count();
-                super::multi_gpu::pipeline_factor(tokens, self.n_batch, self.n_ubatch, active)
+                super::multi_gpu::pipeline_factor(
+                    tokens,
+                    self.shape.n_batch,
+                    self.shape.n_ubatch,
+                    active,
+                )
             }
             Split::Tensor { .. } => 1.0,
         }
@@ -148,21 +141,14 @@ impl Workload {
             }
         }
         slot(p.output, &mut devices, &mut host, &mut shards).layers += 1;
-        if let Split::Tensor { ways } = p.split {
+        if let Split::Tensor { ways } = p.shape.split {
             let n = ways.max(1) as usize;
             devices = vec![shards.scaled(1.0 / n as f64); n];
         }
         Workload {
             devices,
             host,
-            split: p.split,
-            window: p.window,
-            n_ubatch: p.n_ubatch,
-            n_batch: p.n_batch,
-            hidden_bytes: p.hidden_bytes,
-            n_layer: p.n_layer,
-            flash_attn: p.flash_attn,
-            expert_frac: p.expert_frac,
+            shape: p.shape,
         }
     }
 }

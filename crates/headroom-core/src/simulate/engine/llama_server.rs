@@ -244,20 +244,9 @@ impl Engine for LlamaServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulate::engine::test_steps::PerPass;
     use crate::simulate::engine::{simulate, EngineConfig};
     use crate::simulate::workload::{Arrivals, Lengths, Workload};
-
-    /// One second a pass, whatever it holds.
-    #[derive(Debug)]
-    struct PerPass;
-    impl StepTimes for PerPass {
-        fn prefill(&self, _t: u32, _c: u32, _b: u32) -> f64 {
-            1.0
-        }
-        fn decode(&self, _b: u32, _c: u32) -> f64 {
-            1.0
-        }
-    }
 
     fn two_requests(prompt: u32, output: u32) -> Workload {
         Workload {

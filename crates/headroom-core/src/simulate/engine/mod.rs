@@ -177,3 +177,22 @@ fn drive<E: Engine, S: StepTimes + ?Sized>(
     }
     rec
 }
+
+/// Step times the engines' tests share.
+#[cfg(test)]
+pub(crate) mod test_steps {
+    use crate::simulate::step_times::StepTimes;
+
+    /// One second a pass, whatever it holds.
+    #[derive(Debug)]
+    pub(crate) struct PerPass;
+
+    impl StepTimes for PerPass {
+        fn prefill(&self, _t: u32, _c: u32, _b: u32) -> f64 {
+            1.0
+        }
+        fn decode(&self, _b: u32, _c: u32) -> f64 {
+            1.0
+        }
+    }
+}

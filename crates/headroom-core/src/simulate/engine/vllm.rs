@@ -311,16 +311,7 @@ mod tests {
     #[test]
     fn prompts_are_prefilled_in_chunks_of_the_token_budget() {
         // A 5000-token prompt with a 2048-token budget takes three passes: 2048, 2048 and 904.
-        #[derive(Debug)]
-        struct PerPass;
-        impl StepTimes for PerPass {
-            fn prefill(&self, _t: u32, _c: u32, _b: u32) -> f64 {
-                1.0
-            }
-            fn decode(&self, _b: u32, _c: u32) -> f64 {
-                1.0
-            }
-        }
+        use crate::simulate::engine::test_steps::PerPass;
         let cfg = VllmConfig {
             kv_tokens: 8192,
             block_size: 16,

@@ -125,14 +125,14 @@ pub fn observe(
         Phase::Decode => {
             let mut f = [0.0; DECODE_N];
             for (load, d) in w.devices.iter().zip(&accel) {
-                let kv = decode::mean_kv_bytes(load, d0, n, w.window);
+                let kv = decode::mean_kv_bytes(load, d0, n, w.shape.window);
                 let g = decode::features(
                     load,
                     d.bandwidth.0,
                     decode::vector_rate(d),
                     kv,
                     1.0,
-                    w.flash_attn,
+                    w.shape.flash_attn,
                 );
                 f.iter_mut().zip(g).for_each(|(a, b)| *a += b);
             }
@@ -142,7 +142,7 @@ pub fn observe(
             let mut f = [0.0; PREFILL_N];
             for (load, d) in w.devices.iter().zip(&accel) {
                 let rate = prefill::reference_rate(d)?;
-                let g = prefill::features(load, rate, d0, n, w.window, w.flash_attn);
+                let g = prefill::features(load, rate, d0, n, w.shape.window, w.shape.flash_attn);
                 f.iter_mut().zip(g).for_each(|(a, b)| *a += b);
             }
             let pipe = w.pipeline_factor(n);
