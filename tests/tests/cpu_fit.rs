@@ -311,8 +311,8 @@ fn the_host_share_of_an_expert_offload_is_priced_by_the_cpu_fit_by_hand() {
         ..ScenarioRequest::default()
     };
     let s = headroom_data::build(&req, None).expect("the scenario builds");
-    let m = cpu_fit::machine_of(&s).expect("--cpu gives the host's threads");
-    let w = cpu_fit::host_work(&s, m.isa);
+    let m = cpu_least_squares::machine_of(&s).expect("--cpu gives the host's threads");
+    let w = cpu_least_squares::host_work(&s, m.isa);
     // Qwen3-30B-A3B config.json: hidden 2048, expert ffn 768, 128 experts of which 8 are used:
     // gate, up and down of 8 experts are 3 x 2048 x 768 x 8 = 37,748,736 elements a layer, 2
     // FLOPs each, over 36 layers: 2,717,908,992 FLOPs, all Q4_0 with rows a multiple of 8

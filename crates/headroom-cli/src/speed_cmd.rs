@@ -183,5 +183,13 @@ pub fn predict_record_speed_in_era(
     let p =
         headroom_data::speed_params_for_era(s.runtime.name(), era).map_err(|e| e.to_string())?;
     let m = headroom_core::speed::SpeedModel::new(&s, p);
-    headroom_core::speed::reading::reading(&m, q, n_prompt, n_gen, depth, r.settings.n_seq.unwrap_or(1)).map_err(|e| e.to_string())
+    headroom_core::speed::reading::reading(
+        &m,
+        q,
+        n_prompt,
+        n_gen,
+        depth,
+        r.settings.n_seq.unwrap_or(1),
+    )
+    .map_err(|e| e.to_string())
 }

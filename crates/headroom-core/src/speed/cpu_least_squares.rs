@@ -84,7 +84,7 @@ pub fn cpu_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         }
         l
     };
-    work_of(s, isa, &host, w.window, |_| true)
+    work_of(s, isa, &host, w.shape.window, |_| true)
 }
 
 /// The CPU work of a token of a partial offload: only what the placement keeps in system RAM
@@ -100,7 +100,7 @@ pub fn host_work(s: &Scenario, isa: Option<Isa>) -> CpuWork {
         .filter(|t| t.site == crate::placement::Site::Host && t.flops_per_token > 0.0)
         .map(|t| (t.role, t.layer))
         .collect();
-    work_of(s, isa, &w.host, w.window, |t| {
+    work_of(s, isa, &w.host, w.shape.window, |t| {
         on_host.contains(&(t.role, t.layer))
     })
 }
