@@ -17,12 +17,8 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
-/**
- * Serves web/ on 127.0.0.1; resolves to { server, url }. Port 0 picks a free one. `csp` is a
- * Content-Security-Policy header to send, on HTML documents only (`cspOn: 'documents'`, as most
- * hosts set it) or on every response (`cspOn: 'all'`, which also covers the Worker's script).
- */
-export function serve(port = 0, { csp = null, cspOn = 'documents' } = {}) {
+/** Serves web/ on 127.0.0.1; resolves to { server, url }. Port 0 picks a free one. */
+export function serve(port = 0) {
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -30,9 +26,7 @@ export function serve(port = 0, { csp = null, cspOn = 'documents' } = {}) {
       if (file !== ROOT && !file.startsWith(ROOT + sep)) throw new Error('outside');
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
-      const headers = { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' };
-      if (csp && (cspOn === 'all' || extname(file) === '.html')) headers['content-security-policy'] = csp;
-      res.writeHead(200, headers);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
       res.end(body);
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -43,7 +37,6 @@ export function serve(port = 0, { csp = null, cspOn = 'documents' } = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  // node web/tests/serve.mjs 8080 "script-src 'self'"   serves with that policy on the pages
-  const { url } = await serve(Number(process.argv[2] || 8080), { csp: process.argv[3] || null });
+  const { url } = await serve(Number(process.argv[2] || 8080));
   console.log(`serving ${ROOT} at ${url}`);
 }

@@ -8,7 +8,6 @@ use headroom_core::plan::fit;
 use headroom_core::units::Bytes;
 use headroom_core::Scenario;
 use serde::Serialize;
-use std::cell::RefCell;
 
 /// `headroom fit --json`: the fit answer and its speed for the scenario the shared builder makes.
 /// A calibration profile in the request is applied as `--calibration FILE` applies it.
@@ -18,7 +17,7 @@ pub fn answer(r: &WebRequest) -> Result<serde_json::Value, WebError> {
 }
 
 /// One point of the memory-against-context chart.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct CurvePoint {
     /// The context asked for.
     pub ctx: u32,
@@ -28,7 +27,7 @@ pub struct CurvePoint {
     pub fits: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Curve {
     pub usable_bytes: Bytes,
     pub points: Vec<CurvePoint>,
@@ -64,23 +63,6 @@ pub fn evaluate(r: &WebRequest, points: u32) -> Result<Evaluation, WebError> {
     })
 }
 
-/// What a curve is computed from: the scenario with its own context left out (each point sets
-/// its own), the context the curve ends at, the profile and the number of points.
-#[derive(PartialEq)]
-struct CurveKey {
-    scenario: Scenario,
-    end: u32,
-    profile: Option<CalibrationProfile>,
-    points: u32,
-}
-
-thread_local! {
-    /// The last curve and what it was computed from. Typing a context changes only the answer's
-    /// context, not the curve (which runs to the trained length), so the page's most frequent
-    /// change reuses it instead of computing twenty fits again.
-    static LAST_CURVE: RefCell<Option<(CurveKey, Curve)>> = const { RefCell::new(None) };
-}
-
 /// With a profile, each point is the memory its corrections give (as the answer's total is).
 fn curve_of(s: &Scenario, p: Option<&CalibrationProfile>, points: u32) -> Result<Curve, WebError> {
     if !(2..=MAX_CURVE_POINTS).contains(&points) {
@@ -89,28 +71,6 @@ fn curve_of(s: &Scenario, p: Option<&CalibrationProfile>, points: u32) -> Result
         )));
     }
     let end = s.runtime.n_ctx().max(s.model.n_ctx_train).max(1);
-    let mut scenario = s.clone();
-    scenario.runtime.set_n_ctx(0);
-    let key = CurveKey {
-        scenario,
-        end,
-        profile: p.cloned(),
-        points,
-    };
-    let hit = LAST_CURVE.with(|c| match &*c.borrow() {
-        Some((k, curve)) if *k == key => Some(curve.clone()),
-        _ => None,
-    });
-    if let Some(curve) = hit {
-        return Ok(curve);
-    }
-    let curve = compute_curve(s, p, points, end);
-    LAST_CURVE.with(|c| *c.borrow_mut() = Some((key, curve.clone())));
-    Ok(curve)
-}
-
-/// `points` fits at contexts evenly spaced up to `end`, each rounded to the runtime's granule.
-fn compute_curve(s: &Scenario, p: Option<&CalibrationProfile>, points: u32, end: u32) -> Curve {
     let granule = s.runtime.ctx_granule().max(1);
     let mut out = Vec::with_capacity(points as usize);
     let mut usable = Bytes::ZERO;
@@ -131,10 +91,10 @@ fn compute_curve(s: &Scenario, p: Option<&CalibrationProfile>, points: u32, end:
             fits: rep.fits,
         });
     }
-    Curve {
+    Ok(Curve {
         usable_bytes: usable,
         points: out,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -158,40 +118,6 @@ mod tests {
         assert_eq!(a["speed"]["query"]["gen_tokens"], 128);
         assert_eq!(a["speed"]["verdicts"].as_array().unwrap().len(), 4);
         assert_eq!(evaluate(&r, 4).unwrap().result, a);
-    }
-
-    #[test]
-    fn a_kept_curve_is_the_one_computed_afresh() {
-        let fresh = |v: serde_json::Value| {
-            let r = request::from_value(v).unwrap();
-            let s = request::scenario(&r).unwrap();
-            let end = s.runtime.n_ctx().max(s.model.n_ctx_train).max(1);
-            (curve(&r, 8).unwrap(), compute_curve(&s, None, 8, end))
-        };
-        let base = json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti", "ctx": 4096});
-        let (first, want) = fresh(base.clone());
-        assert_eq!(first, want);
-        // another context within the trained length: the curve kept is the one computed afresh
-        let (kept, want) =
-            fresh(json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti", "ctx": 8192}));
-        assert_eq!(kept, want);
-        assert_eq!(kept, first);
-        // past the trained length (40,960) the curve runs further: computed again
-        let (longer, want) =
-            fresh(json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti", "ctx": 65536}));
-        assert_eq!(longer, want);
-        assert_ne!(longer, first);
-        // another setting (a q8_0 KV cache): computed again, smaller at every point
-        let (q8, want) = fresh(
-            json!({"model": "qwen3-8b", "hardware": "rtx-3060-ti", "ctx": 4096,
-            "cache_type_k": "q8_0", "cache_type_v": "q8_0", "flash_attn": true}),
-        );
-        assert_eq!(q8, want);
-        assert!(q8
-            .points
-            .iter()
-            .zip(&first.points)
-            .all(|(a, b)| a.total_bytes < b.total_bytes));
     }
 
     #[test]

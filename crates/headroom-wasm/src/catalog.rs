@@ -113,14 +113,7 @@ pub fn list() -> Result<CatalogList, WebError> {
     Ok(CatalogList {
         models,
         hardware,
-        runtimes: vec![
-            "llama.cpp",
-            "ollama",
-            "lmstudio",
-            "vllm",
-            "mlx",
-            "transformers",
-        ],
+        runtimes: vec!["llama.cpp", "vllm", "mlx", "transformers"],
         quants,
         cache_types: vec![
             "f16", "bf16", "f32", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl",

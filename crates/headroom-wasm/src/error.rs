@@ -40,5 +40,6 @@ from_display!(
     headroom_data::ProfileError,
     headroom_formats::FormatError,
     headroom_core::model::ModelError,
-    headroom_core::quant::QuantParseError
+    headroom_core::quant::QuantParseError,
+    serde_wasm_bindgen::Error
 );

@@ -3,14 +3,14 @@
 //! Values from JavaScript are bounded here, then `headroom_data::build` makes the `Scenario`.
 
 use crate::error::WebError;
-use crate::file_models;
 use headroom_core::measure::CalibrationProfile;
 use headroom_core::quant::StoredTensor;
 use headroom_core::{ModelSpec, Scenario};
 use headroom_data::{ScenarioRequest, SuppliedModel};
 use headroom_formats::hf_config;
-use serde_json::Value;
-use std::rc::Rc;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
 
 /// Bounds on what a request may hold; past them the input is a mistake or hostile.
 pub mod limits {
@@ -22,13 +22,12 @@ pub mod limits {
     pub const MAX_TENSOR_BYTES: u64 = 1 << 50;
     /// How deep a request's objects and arrays may nest.
     pub const MAX_DEPTH: u32 = 8;
-    /// Ollama's `OLLAMA_*` variables a request may carry (Ollama reads about twenty).
-    pub const MAX_ENV_ENTRIES: usize = 64;
 }
 use limits::*;
 
 /// A model as read from a weights file: its shapes and its stored tensors.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelFile {
     pub spec: ModelSpec,
     pub weights: Vec<StoredTensor>,
@@ -40,7 +39,7 @@ pub struct ModelFile {
 pub enum ModelInput {
     Catalog(String),
     Config(String),
-    File(Rc<ModelFile>),
+    File(Box<ModelFile>),
 }
 
 /// A checked request: the shared request, the model it names or carries, and the calibration
@@ -50,6 +49,90 @@ pub struct WebRequest {
     pub request: ScenarioRequest,
     pub model: ModelInput,
     pub calibration: Option<CalibrationProfile>,
+}
+
+/// A JSON value from JavaScript that refuses NaN and infinities (which JSON cannot hold and
+/// `serde_json` would quietly turn into null) and nests no deeper than `MAX_DEPTH`.
+#[derive(Debug)]
+pub struct Strict(pub Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor(0)).map(Strict)
+    }
+}
+
+struct StrictVisitor(u32);
+
+struct Nested(u32);
+
+impl<'de> de::DeserializeSeed<'de> for Nested {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor(self.0))
+    }
+}
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        const SAFE: f64 = 9_007_199_254_740_992.0;
+        if v.fract() == 0.0 && v.abs() < SAFE {
+            return Ok(Value::Number((v as i64).into()));
+        }
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom(format!("{v} is not a finite number")))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.0 >= MAX_DEPTH {
+            return Err(de::Error::custom("nested too deeply"));
+        }
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Nested(self.0 + 1))? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        if self.0 >= MAX_DEPTH {
+            return Err(de::Error::custom("nested too deeply"));
+        }
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value_seed(Nested(self.0 + 1))?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 fn bad(what: &str, problem: impl std::fmt::Display) -> WebError {
@@ -73,13 +156,9 @@ const WHOLE: [(&str, u64); 12] = [
 ];
 
 /// Fields that name something; each is bounded in length.
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 7] = [
     "quant",
     "runtime",
-    "backend",
-    "params",
-    "os",
-    "host",
     "cache_type_k",
     "cache_type_v",
     "kv_cache_dtype",
@@ -114,20 +193,6 @@ pub fn from_value(v: Value) -> Result<WebRequest, WebError> {
     for field in NAMES {
         if let Some(Value::String(s)) = m.get(field) {
             check_name(field, s)?;
-        }
-    }
-    if let Some(Value::Object(env)) = m.get("env") {
-        if env.len() > MAX_ENV_ENTRIES {
-            return Err(bad(
-                "env",
-                format!("{} variables, more than {MAX_ENV_ENTRIES}", env.len()),
-            ));
-        }
-        for (k, v) in env {
-            check_name("env", k)?;
-            if let Value::String(v) = v {
-                check_name(&format!("env {k}"), v)?;
-            }
         }
     }
     match m.get("hardware") {
@@ -190,7 +255,7 @@ pub fn profile_from_value(v: Value) -> Result<Option<CalibrationProfile>, WebErr
         .map_err(|e| bad("calibration", e))
 }
 
-/// A model input: a catalog name, `{ config_json }`, or `{ gguf }` as `read_gguf` returned it.
+/// A model input: a catalog name, `{ config_json }`, or a model returned by `read_gguf`.
 pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
     Ok(match v {
         Value::String(s) => ModelInput::Catalog(s),
@@ -198,37 +263,17 @@ pub fn model_from_value(v: Value) -> Result<ModelInput, WebError> {
             Some(Value::String(t)) if o.len() == 1 => ModelInput::Config(t.clone()),
             _ => return Err(bad("model", "expected { config_json: <the file's text> }")),
         },
-        Value::Object(o) if o.contains_key("gguf") => match o.get("gguf").and_then(Value::as_u64) {
-            Some(id) if o.len() == 1 && id <= u64::from(u32::MAX) => {
-                ModelInput::File(file_models::get(id as u32)?)
-            }
-            _ => {
-                return Err(bad(
-                    "model",
-                    "expected { gguf: <the number read_gguf gave> }",
-                ))
-            }
-        },
+        o @ Value::Object(_) => ModelInput::File(Box::new(
+            serde_json::from_value(o).map_err(|e| bad("model", e))?,
+        )),
         Value::Null => return Err(bad("model", "missing")),
         other => {
             return Err(bad(
                 "model",
-                format!(
-                    "expected a name, {{ config_json }} or {{ gguf }} from read_gguf, got {}",
-                    truncated(&other)
-                ),
+                format!("expected a name, {{ config_json }} or a read file, got {other}"),
             ))
         }
     })
-}
-
-/// A value as JSON text, cut short for an error message.
-fn truncated(v: &Value) -> String {
-    let t = v.to_string();
-    match t.char_indices().nth(80) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t,
-    }
 }
 
 /// The model a request carries, checked, in the form the shared builder takes.
