@@ -244,14 +244,14 @@ impl SpeedModel {
             }
         }
         let cpu = if accel.is_empty() {
-            cpu_prepared(s, p)
+            prepared(s, p, cpu_least_squares::cpu_work)
         } else {
             None
         };
         let host_cpu = if accel.is_empty() || work.host.is_empty() {
             None
         } else {
-            host_prepared(s, p)
+            prepared(s, p, cpu_least_squares::host_work)
         };
         match &host_cpu {
             Some(c) => {
@@ -624,26 +624,19 @@ impl SpeedModel {
     }
 }
 
-/// The CPU fit prepared for a scenario run whole on a CPU that gives its threads (`--cpu` or a
-/// measured record), or `None`: no fit, or a CPU profile without its threads.
-fn cpu_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_least_squares::CpuPrepared>> {
+/// The CPU fit prepared for the work `work` gives a scenario: `cpu_work` for a run whole on a CPU,
+/// `host_work` for the host's share of a partial offload. `None`: no fit, or a CPU without its
+/// threads (a CPU profile or a bare `--host` profile).
+fn prepared(
+    s: &Scenario,
+    p: &SpeedParams,
+    work: fn(&Scenario, Option<cpu::Isa>) -> cpu_least_squares::CpuWork,
+) -> Option<Box<cpu_least_squares::CpuPrepared>> {
     let fit = p.cpu.as_ref()?;
     let machine = cpu_least_squares::machine_of(s)?;
     Some(Box::new(cpu_least_squares::CpuPrepared::new(
         fit,
-        cpu_least_squares::cpu_work(s, machine.isa),
-        machine,
-    )))
-}
-
-/// The CPU fit prepared for the host's share of a partial offload, or `None`: no fit, or a host
-/// CPU without its threads (a bare `--host` profile).
-fn host_prepared(s: &Scenario, p: &SpeedParams) -> Option<Box<cpu_least_squares::CpuPrepared>> {
-    let fit = p.cpu.as_ref()?;
-    let machine = cpu_least_squares::machine_of(s)?;
-    Some(Box::new(cpu_least_squares::CpuPrepared::new(
-        fit,
-        cpu_least_squares::host_work(s, machine.isa),
+        work(s, machine.isa),
         machine,
     )))
 }
