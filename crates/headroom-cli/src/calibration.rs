@@ -81,14 +81,5 @@ pub fn predict_record_speed_with(
     depth: u32,
 ) -> Result<f64, String> {
     let s = crate::record_scenario::scenario_of(r, o)?;
-    let m = headroom_core::speed::SpeedModel::new(&s, params);
-    headroom_core::speed::reading::reading(
-        &m,
-        q,
-        n_prompt,
-        n_gen,
-        depth,
-        r.settings.n_seq.unwrap_or(1),
-    )
-    .map_err(|e| e.to_string())
+    crate::speed_cmd::record_reading(r, &s, params, q, n_prompt, n_gen, depth)
 }

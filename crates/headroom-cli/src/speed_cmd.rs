@@ -182,14 +182,22 @@ pub fn predict_record_speed_in_era(
     let s = crate::record_scenario::speed_scenario_of(r, o, q, n_prompt, n_gen, depth)?;
     let p =
         headroom_data::speed_params_for_era(s.runtime.name(), era).map_err(|e| e.to_string())?;
-    let m = headroom_core::speed::SpeedModel::new(&s, p);
-    headroom_core::speed::reading::reading(
-        &m,
-        q,
-        n_prompt,
-        n_gen,
-        depth,
-        r.settings.n_seq.unwrap_or(1),
-    )
-    .map_err(|e| e.to_string())
+    record_reading(r, &s, p, q, n_prompt, n_gen, depth)
+}
+
+/// The reading record `r` reports, predicted in scenario `s` with parameters `p`: its sequences
+/// (`n_seq`, llama-batched-bench) decode together.
+pub fn record_reading(
+    r: &headroom_core::measure::MeasurementRecord,
+    s: &headroom_core::plan::Scenario,
+    p: &headroom_core::speed::SpeedParams,
+    q: headroom_core::measure::Quantity,
+    n_prompt: u32,
+    n_gen: u32,
+    depth: u32,
+) -> Result<f64, String> {
+    let m = headroom_core::speed::SpeedModel::new(s, p);
+    let n_seq = r.settings.n_seq.unwrap_or(1);
+    headroom_core::speed::reading::reading(&m, q, n_prompt, n_gen, depth, n_seq)
+        .map_err(|e| e.to_string())
 }
