@@ -389,18 +389,35 @@ def bench_cell(m, q, depth, t, reps, prompt, gen, tries, repack=True):
            "-d", str(depth), "-t", str(t), "-r", str(reps), "-fa", "1", "-o", "jsonl"]
     if not repack:
         cmd += ["--repack", "0"]
+    return cmd, quietest(cmd, tries, f"{m}-{q} t{t} d{depth}")
+
+
+def quietest(cmd, tries, label, locked=False, stderr=subprocess.DEVNULL, check=None):
+    """Runs cmd (run_quiet) up to `tries` times while other processes used more than QUIET_CORES
+    of a core, and returns the quietest run: its text, rc, wall seconds, the cores others used,
+    the load average before and after, and how many tries were made. `check(rc, text)`, when
+    given, sees each run before the next is tried (to stop on a failed run)."""
     best = None
     for i in range(tries):
         la = loadavg()
-        text, rc, wall, others = run_quiet(cmd, timeout=1800)
-        run = dict(text=text, rc=rc, wall=wall, others=others, la=la, la_end=loadavg(), tries=i + 1)
+        text, rc, wall, others = run_quiet(cmd, 1800, locked=locked, stderr=stderr)
+        run = dict(text=text, rc=rc, wall=wall, others=others, la=la, la_end=loadavg())
         if best is None or others < best["others"]:
             best = run
-        log(f"{m}-{q} t{t} d{depth}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
+        log(f"{label}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
+        if check:
+            check(rc, text)
         if others <= QUIET_CORES:
             break
     best["tries"] = i + 1
-    return cmd, best
+    return best
+
+
+def run_fields(mach, r):
+    """The `# harness:` fields of a kept run: the machine's numbers, the load average at its end,
+    the cores others used, its wall time and tries."""
+    return machine_fields(mach).format(end=r["la_end"]) + \
+        f" others_cores={r['others']:.3f} wall_s={r['wall']:.1f} tries={r['tries']}"
 
 
 def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=None, tries=3,
@@ -430,10 +447,7 @@ def bench(models, quants, depths, threads, reps, out, prompt=256, gen=32, tag=No
                     path = out / "raw" / "bench" / f"{name}.jsonl"
                     path.parent.mkdir(parents=True, exist_ok=True)
                     with open(path, "w") as f:
-                        extra = machine_fields(mach).format(end=r["la_end"])
-                        extra += f" others_cores={r['others']:.3f} wall_s={r['wall']:.1f} " \
-                                 f"tries={r['tries']}"
-                        f.write(header(cmd, t, r["rc"], r["la"], extra))
+                        f.write(header(cmd, t, r["rc"], r["la"], run_fields(mach, r)))
                         for line in r["text"].splitlines():
                             if line.startswith("{"):
                                 # samples_ns/samples_ts repeat avg and stddev: dropped.
@@ -473,27 +487,17 @@ def batched(models, quant, threads, out, import_only=False, run=None, tries=3):
             fcntl.flock(lock, fcntl.LOCK_EX)
             # the bandwidth again before each model's run: a shared VM's share drifts
             mach = machine(out, (threads,))
-            best = None
-            for i in range(tries):
-                la = loadavg()
-                text, rc, wall, others = run_quiet(cmd, 1800, locked=True,
-                                                   stderr=subprocess.STDOUT)
-                r = dict(text=text, rc=rc, wall=wall, others=others, la=la, la_end=loadavg())
-                if best is None or others < best["others"]:
-                    best = r
-                log(f"{path.name}: rc {rc}, {wall:.0f} s, others used {others:.2f} cores")
+
+            def check(rc, text):
                 if rc != 0:
                     raise SystemExit(f"{path.name}: llama-batched-bench exit {rc}: "
                                      f"{text.strip().splitlines()[-1:]}")
-                if others <= QUIET_CORES:
-                    break
-        best["tries"] = i + 1
+
+            best = quietest(cmd, tries, path.name, locked=True, stderr=subprocess.STDOUT,
+                            check=check)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w") as f:
-            extra = machine_fields(mach).format(end=best["la_end"])
-            extra += f" others_cores={best['others']:.3f} wall_s={best['wall']:.1f} " \
-                     f"tries={best['tries']}"
-            f.write(header(cmd, threads, best["rc"], best["la"], extra))
+            f.write(header(cmd, threads, best["rc"], best["la"], run_fields(mach, best)))
             for line in best["text"].splitlines():
                 if BATCHED_KEEP.search(line):
                     f.write(line + "\n")
